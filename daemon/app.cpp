@@ -1,0 +1,208 @@
+#include "app.hpp"
+
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "admin/handlers.hpp"
+#include "core/util.hpp"
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "relay/relay.hpp"
+#include "store/executor.hpp"
+
+namespace oneapi::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+void setup_logging(const Config& cfg) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (!cfg.log_dir.empty()) {
+    std::filesystem::create_directories(cfg.log_dir);
+    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(cfg.log_dir + "/oneapid.log",
+                                                                           64 * 1024 * 1024, 5));
+  }
+  auto logger = std::make_shared<spdlog::logger>("oneapid", sinks.begin(), sinks.end());
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(cfg.log_level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void write_ready_file(const std::string& path, uint16_t port, const std::string& socket) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << nlohmann::json{{"pid", ::getpid()}, {"port", port}, {"admin_socket", socket}}.dump() << "\n";
+  }
+  std::filesystem::rename(tmp, path);  // readers never see a half-written file
+}
+
+asio::awaitable<void> send_error(net::ResponseWriter& w, const Error& e) {
+  const std::string id = new_request_id();
+  net::Headers headers = net::json_headers();
+  headers.push_back(net::Header{"X-Oneapi-Request-Id", id});
+  co_await w.send(error_status(e), std::move(headers), to_openai_error_json(e, id));
+}
+
+Error invalid_url(const net::ServerRequest& req) {
+  return Error::make(ErrorKind::not_found, "Invalid URL (" + req.method + " " + req.path + ")");
+}
+
+// Relay routes that One API has and oneapi does not serve yet.
+bool not_implemented_yet(std::string_view path) {
+  for (std::string_view p : {"/v1/images/", "/v1/audio/", "/v1/moderations", "/v1/edits", "/v1/responses",
+                             "/v1/messages", "/v1/files", "/v1/fine_tuning", "/v1/assistants", "/v1/threads"})
+    if (path.substr(0, p.size()) == p) return true;
+  return false;
+}
+
+}  // namespace
+
+int run(const Config& cfg) {
+  setup_logging(cfg);
+  const int64_t start_time = unix_now();
+
+  std::unique_ptr<store::Store> db;
+  try {
+    std::filesystem::create_directories(cfg.data_dir);
+    db = store::open_sqlite_store({cfg.sqlite_path, cfg.sqlite_busy_timeout_ms});
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot open the database {}: {}", cfg.sqlite_path, e.what());
+    return 1;
+  }
+  store::StoreExecutor store(std::move(db));
+  if (auto r = store.run_blocking([&](store::Store& s) {
+        return s.ensure_root(cfg.initial_root_token, cfg.initial_root_access_token);
+      });
+      !r) {
+    spdlog::critical("cannot initialise the database: {}", r.error().message);
+    return 1;
+  }
+  auto reconciled = store.run_blocking([](store::Store& s) { return s.reconcile_pending(); });
+  if (!reconciled) {
+    spdlog::critical("cannot reconcile unfinished requests: {}", reconciled.error().message);
+    return 1;
+  }
+  if (*reconciled > 0)
+    spdlog::warn("refunded {} request(s) left unfinished by a previous run that did not stop cleanly", *reconciled);
+
+  relay::CatalogHolder catalog;
+  {
+    auto snapshot = store.run_blocking([](store::Store& s) { return s.load_snapshot(); });
+    if (!snapshot) {
+      spdlog::critical("cannot load channels and tokens: {}", snapshot.error().message);
+      return 1;
+    }
+    catalog.set(relay::Catalog::build(*snapshot));
+  }
+
+  asio::io_context ioc(cfg.threads);
+  net::ClientOptions client_options;
+  client_options.response_timeout = cfg.relay_timeout;
+  client_options.idle_timeout = cfg.streaming_timeout;
+  net::HttpClient client(ioc, client_options);
+  relay::Relay relay(catalog, store, client, relay::RelayConfig{cfg.streaming_timeout});
+  admin::AdminApi admin_api({store, catalog, client, cfg.test_prompt, start_time});
+
+  net::ServerLimits limits;
+  limits.body_limit = cfg.max_request_body;
+
+  auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
+    const std::string& p = req.path;
+    const bool post = req.method == "POST", get = req.method == "GET";
+    if (post && p == "/v1/chat/completions") co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w);
+    if (post && p == "/v1/completions") co_return co_await relay.handle(relay::RelayMode::completions, req, w);
+    if (post && p == "/v1/embeddings") co_return co_await relay.handle(relay::RelayMode::embeddings, req, w);
+    if (get && p == "/v1/models") co_return co_await relay.list_models(req, w);
+    if (get && p.rfind("/v1/models/", 0) == 0 && p.size() > 11)
+      co_return co_await relay.get_model(p.substr(11), req, w);
+    // Public management routes on the TCP port (One API / Laisky fork): status and cost by id.
+    if (get && (p == "/api/status" || p.rfind("/api/cost/request/", 0) == 0)) {
+      if (co_await admin_api.handle(req, w)) co_return;
+    }
+    if (p.rfind("/api/", 0) == 0 || p == "/api") {
+      co_await w.send(401, net::json_headers(),
+                      R"({"success":false,"message":"Unauthorized: management over TCP needs an access token; use the admin socket","code":"unauthorized"})");
+      co_return;
+    }
+    if (not_implemented_yet(p)) {
+      Error e = Error::make(ErrorKind::internal, "API not implemented", "api_not_implemented");
+      e.status = 501;
+      e.type = "one_api_error";
+      co_return co_await send_error(w, e);
+    }
+    co_await send_error(w, invalid_url(req));
+  };
+  auto admin_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
+    if (co_await admin_api.handle(req, w)) co_return;
+    co_await send_error(w, invalid_url(req));
+  };
+
+  net::HttpServer api_server(ioc, api_handler, limits);
+  net::HttpServer admin_server(ioc, admin_handler, limits);
+  uint16_t port = 0;
+  try {
+    port = api_server.listen_tcp(cfg.listen_address, static_cast<uint16_t>(cfg.port));
+    admin_server.listen_unix(cfg.admin_socket);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot listen: {}", e.what());
+    return 1;
+  }
+  spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION,
+               cfg.listen_address, port, cfg.admin_socket, cfg.sqlite_path);
+  if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
+
+  // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo, cfg.shutdown_timeout.count());
+        api_server.stop_accepting();
+        admin_server.stop_accepting();
+        const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
+        asio::steady_timer timer(ioc);
+        while (api_server.in_flight() + admin_server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+          timer.expires_after(std::chrono::milliseconds(20));
+          co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (api_server.in_flight() + admin_server.in_flight() > 0)
+          spdlog::warn("shutdown timeout: {} request(s) still running are cut; they are refunded at the next start",
+                       api_server.in_flight() + admin_server.in_flight());
+        ioc.stop();
+      },
+      asio::detached);
+
+  std::vector<std::thread> extra;
+  for (int i = 1; i < cfg.threads; ++i) extra.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : extra) t.join();
+  store.stop();
+  std::error_code ec;
+  std::filesystem::remove(cfg.admin_socket, ec);
+  spdlog::info("oneapid stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace oneapi::daemon

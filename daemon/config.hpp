@@ -1,0 +1,28 @@
+#pragma once
+#include <chrono>
+#include <string>
+
+namespace oneapi::daemon {
+
+// Parsed once at startup: flags over environment variables over defaults.
+struct Config {
+  std::string listen_address = "0.0.0.0";
+  int port = 3000;
+  std::string data_dir = "./data";
+  std::string sqlite_path;   // default <data_dir>/one-api.db; SQLITE_PATH
+  std::string admin_socket;  // default <data_dir>/oneapi.sock; ONEAPI_SOCKET
+  std::string log_dir;
+  std::string log_level = "info";
+  std::string ready_file;
+  int threads = 1;
+  int sqlite_busy_timeout_ms = 3000;
+  std::chrono::seconds relay_timeout{0};
+  std::chrono::seconds streaming_timeout{300};
+  std::chrono::seconds shutdown_timeout{30};
+  size_t max_request_body = 32 * 1024 * 1024;
+  std::string initial_root_token;
+  std::string initial_root_access_token;
+  std::string test_prompt = "Output only your specific model name with no additional text.";
+};
+
+}  // namespace oneapi::daemon

@@ -1,0 +1,80 @@
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "app.hpp"
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Reads an integer environment variable; a malformed value is a startup error, not a silent 0.
+template <class T>
+bool env_int(const char* name, T& out, std::string& errors) {
+  std::string v = env(name);
+  if (v.empty()) return true;
+  try {
+    size_t pos = 0;
+    long long parsed = std::stoll(v, &pos);
+    if (pos != v.size() || parsed < 0) throw std::invalid_argument(v);
+    out = static_cast<T>(parsed);
+    return true;
+  } catch (...) {
+    errors += std::string("  ") + name + "=" + v + ": not a non-negative integer\n";
+    return false;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using oneapi::daemon::Config;
+  Config cfg;
+  std::string errors;
+  env_int("PORT", cfg.port, errors);
+  env_int("SQLITE_BUSY_TIMEOUT", cfg.sqlite_busy_timeout_ms, errors);
+  long long relay_timeout = 0, streaming_timeout = cfg.streaming_timeout.count(),
+            shutdown_timeout = cfg.shutdown_timeout.count();
+  if (env_int("RELAY_TIMEOUT", relay_timeout, errors)) cfg.relay_timeout = std::chrono::seconds(relay_timeout);
+  if (env_int("STREAMING_TIMEOUT", streaming_timeout, errors))
+    cfg.streaming_timeout = std::chrono::seconds(streaming_timeout);
+  if (env_int("SHUTDOWN_TIMEOUT", shutdown_timeout, errors))
+    cfg.shutdown_timeout = std::chrono::seconds(shutdown_timeout);
+  long long body_mb = 32;
+  if (env_int("MAX_REQUEST_BODY_MB", body_mb, errors)) cfg.max_request_body = static_cast<size_t>(body_mb) << 20;
+  cfg.sqlite_path = env("SQLITE_PATH");
+  cfg.admin_socket = env("ONEAPI_SOCKET");
+  cfg.initial_root_token = env("INITIAL_ROOT_TOKEN");
+  cfg.initial_root_access_token = env("INITIAL_ROOT_ACCESS_TOKEN");
+  if (!env("TEST_PROMPT").empty()) cfg.test_prompt = env("TEST_PROMPT");
+  if (!env("LOG_LEVEL").empty()) cfg.log_level = env("LOG_LEVEL");
+
+  CLI::App app{"oneapid: an OpenAI-compatible LLM API gateway that relays, balances and bills requests"};
+  app.set_version_flag("--version", std::string("oneapid ") + ONEAPI_VERSION);
+  app.add_option("--port", cfg.port, "TCP port of the API (env PORT)")->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_option("--listen", cfg.listen_address, "Address to listen on")->capture_default_str();
+  app.add_option("--data-dir", cfg.data_dir, "Directory of the SQLite database and the admin socket")
+      ->capture_default_str();
+  app.add_option("--admin-socket", cfg.admin_socket, "Admin Unix socket (env ONEAPI_SOCKET; default <data-dir>/oneapi.sock)");
+  app.add_option("--log-dir", cfg.log_dir, "Also write logs to DIR/oneapid.log (rotated)");
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (env LOG_LEVEL)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--ready-file", cfg.ready_file, "Write {pid, port, admin_socket} as JSON here once listening");
+  app.add_option("--threads", cfg.threads, "I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (!errors.empty()) {
+    std::cerr << "oneapid: invalid environment:\n" << errors;
+    return 2;
+  }
+  if (cfg.sqlite_path.empty()) cfg.sqlite_path = cfg.data_dir + "/one-api.db";
+  if (cfg.admin_socket.empty()) cfg.admin_socket = cfg.data_dir + "/oneapi.sock";
+  return oneapi::daemon::run(cfg);
+}

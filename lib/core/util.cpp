@@ -1,0 +1,203 @@
+#include "core/util.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace oneapi {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+void random_bytes(unsigned char* out, size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+}
+}  // namespace
+
+std::string random_alnum(size_t n) {
+  static constexpr char kChars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string out;
+  out.reserve(n);
+  unsigned char buf[64];
+  while (out.size() < n) {
+    random_bytes(buf, sizeof buf);
+    for (unsigned char b : buf) {
+      if (b >= 248) continue;  // 248 = 62*4: reject to keep the distribution uniform
+      out.push_back(kChars[b % 62]);
+      if (out.size() == n) break;
+    }
+  }
+  return out;
+}
+
+std::string random_hex32() {
+  unsigned char buf[16];
+  random_bytes(buf, sizeof buf);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (size_t i = 0; i < 16; ++i) {
+    out[2 * i] = kHex[buf[i] >> 4];
+    out[2 * i + 1] = kHex[buf[i] & 15];
+  }
+  return out;
+}
+
+std::string new_token_key() {
+  std::string hex = random_hex32();
+  for (size_t i = 0; i < hex.size(); i += 2) hex[i] = static_cast<char>(std::toupper(hex[i]));
+  return random_alnum(16) + hex;
+}
+
+std::string new_request_id() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
+  unsigned char rnd[8];
+  random_bytes(rnd, sizeof rnd);
+  std::string out(buf);
+  char msbuf[4];
+  std::snprintf(msbuf, sizeof msbuf, "%03d", static_cast<int>(ms));
+  out += msbuf;
+  for (unsigned char b : rnd) out.push_back(static_cast<char>('0' + b % 10));
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+uint64_t key_fingerprint(std::string_view key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  uint64_t v = 0;
+  std::memcpy(&v, digest, sizeof v);
+  return v;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string> split_csv(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    auto pos = s.find(',');
+    auto item = trim(s.substr(0, pos));
+    if (!item.empty()) out.emplace_back(item);
+    if (pos == std::string_view::npos) break;
+    s.remove_prefix(pos + 1);
+  }
+  return out;
+}
+
+std::string join_csv(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ',';
+    out += i;
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+namespace {
+struct ParsedIp {
+  int family = 0;  // AF_INET or AF_INET6
+  std::array<unsigned char, 16> bytes{};
+};
+
+bool parse_ip(std::string_view text, ParsedIp& out) {
+  std::string s(text);
+  if (s.rfind("::ffff:", 0) == 0 && s.find('.') != std::string::npos) s = s.substr(7);  // v4-mapped
+  if (inet_pton(AF_INET, s.c_str(), out.bytes.data()) == 1) {
+    out.family = AF_INET;
+    return true;
+  }
+  if (inet_pton(AF_INET6, s.c_str(), out.bytes.data()) == 1) {
+    out.family = AF_INET6;
+    return true;
+  }
+  return false;
+}
+
+bool parse_cidr(std::string_view item, ParsedIp& net, int& prefix) {
+  auto slash = item.find('/');
+  if (!parse_ip(item.substr(0, slash), net)) return false;
+  int max = net.family == AF_INET ? 32 : 128;
+  if (slash == std::string_view::npos) {
+    prefix = max;
+    return true;
+  }
+  std::string p(item.substr(slash + 1));
+  if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  prefix = std::stoi(p);
+  return prefix <= max;
+}
+
+bool prefix_match(const ParsedIp& a, const ParsedIp& b, int prefix) {
+  int full = prefix / 8, rest = prefix % 8;
+  if (std::memcmp(a.bytes.data(), b.bytes.data(), static_cast<size_t>(full)) != 0) return false;
+  if (rest == 0) return true;
+  unsigned char mask = static_cast<unsigned char>(0xff << (8 - rest));
+  return (a.bytes[static_cast<size_t>(full)] & mask) == (b.bytes[static_cast<size_t>(full)] & mask);
+}
+}  // namespace
+
+bool ip_in_subnets(std::string_view ip, std::string_view subnets) {
+  ParsedIp addr;
+  if (!parse_ip(ip, addr)) return false;
+  for (const auto& item : split_csv(subnets)) {
+    ParsedIp net;
+    int prefix = 0;
+    if (!parse_cidr(item, net, prefix)) continue;
+    if (net.family == addr.family && prefix_match(addr, net, prefix)) return true;
+  }
+  return false;
+}
+
+std::string invalid_subnet_item(std::string_view subnets) {
+  for (const auto& item : split_csv(subnets)) {
+    ParsedIp net;
+    int prefix = 0;
+    if (!parse_cidr(item, net, prefix)) return item;
+  }
+  return {};
+}
+
+std::string redact_secret(std::string_view secret) {
+  if (secret.size() <= 8) return std::string(secret.size(), '*');
+  return std::string(secret.substr(0, 4)) + "…" + std::string(secret.substr(secret.size() - 4));
+}
+
+}  // namespace oneapi

@@ -1,0 +1,37 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace oneapi {
+
+int64_t unix_now();     // seconds
+int64_t unix_now_ms();  // milliseconds
+
+// Cryptographically random characters from [0-9a-zA-Z].
+std::string random_alnum(size_t n);
+// 32 lowercase hex chars (a uuid without dashes, One API's redemption/access-token shape).
+std::string random_hex32();
+// One API's token key: 48 chars (16 alnum + 32 hex with every even position upper-cased).
+std::string new_token_key();
+// One API's request id: yyyyMMddHHmmssSSS + 8 random digits.
+std::string new_request_id();
+
+bool constant_time_equal(std::string_view a, std::string_view b);
+uint64_t key_fingerprint(std::string_view key);  // first 8 bytes of SHA-256
+
+std::vector<std::string> split_csv(std::string_view s);  // trims, skips empty items
+std::string join_csv(const std::vector<std::string>& items);
+std::string_view trim(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+
+// True when ip (textual IPv4 or IPv6) lies inside any CIDR of a comma-separated list.
+bool ip_in_subnets(std::string_view ip, std::string_view subnets);
+// Validates a comma-separated CIDR list; returns the offending item or empty.
+std::string invalid_subnet_item(std::string_view subnets);
+
+// "sk-abcd…wxyz" style, for logs and tables: never the whole secret.
+std::string redact_secret(std::string_view secret);
+
+}  // namespace oneapi

@@ -1,0 +1,69 @@
+#pragma once
+// Upstream HTTP/1.1 client: http and https (certificate and host-name verification), pooled
+// keep-alive connections per host, a timeout on connect, on the response head and on each read.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "net/http_types.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace oneapi::net {
+
+struct ClientRequest {
+  std::string method = "POST";
+  std::string url;  // http://host[:port]/path?query or https://...
+  Headers headers;  // Host, Content-Length and Connection are set by the client
+  std::string body;
+};
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{10'000};
+  // Time allowed for the response head (status line + headers) after the request is sent.
+  // RELAY_TIMEOUT; 0 = none (One API's default), capped at 10 minutes in practice.
+  std::chrono::milliseconds response_timeout{0};
+  // Longest silence between two body reads (per stream chunk).
+  std::chrono::milliseconds idle_timeout{300'000};
+  size_t max_idle_per_host = 64;
+  std::string ca_file;  // extra CA bundle (PEM); system defaults are always loaded
+};
+
+// A response whose body is read incrementally. Destroying it before the body was read to the
+// end closes the connection (that is how a client disconnect cancels the upstream request).
+class ClientResponse {
+ public:
+  virtual ~ClientResponse() = default;
+  virtual int status() const = 0;
+  virtual const Headers& headers() const = 0;
+  std::string_view header(std::string_view name) const { return find_header(headers(), name); }
+  // Next piece of the body; an empty string with no error at the end of the body.
+  virtual boost::asio::awaitable<Result<std::string>> read_some() = 0;
+  // The rest of the body; an error if it exceeds `limit` bytes.
+  virtual boost::asio::awaitable<Result<std::string>> read_all(size_t limit = 64 * 1024 * 1024) = 0;
+};
+
+class HttpClient {
+ public:
+  HttpClient(boost::asio::io_context& ioc, ClientOptions options);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends the request and reads the response head. Errors: upstream_timeout, upstream_error
+  // (connect/TLS/transport failure, with the reason in the message), invalid_request (bad URL).
+  boost::asio::awaitable<Result<std::unique_ptr<ClientResponse>>> send(ClientRequest request);
+
+  size_t idle_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace oneapi::net

@@ -1,0 +1,195 @@
+#include "relay/adaptors/openai/adaptor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "net/sse.hpp"
+
+namespace oneapi::relay::adaptors::openai {
+
+namespace {
+
+using nlohmann::json;
+
+std::optional<Usage> usage_from(const json& j) {
+  auto it = j.find("usage");
+  if (it == j.end() || !it->is_object()) return std::nullopt;
+  Usage u;
+  u.prompt_tokens = it->value("prompt_tokens", int64_t{0});
+  u.completion_tokens = it->value("completion_tokens", int64_t{0});
+  u.total_tokens = it->value("total_tokens", u.prompt_tokens + u.completion_tokens);
+  return u;
+}
+
+// Generated text in a response or chunk: message/delta content, tool-call arguments, or text.
+void append_choice_text(const json& choices, std::string& out) {
+  if (!choices.is_array()) return;
+  for (const auto& c : choices) {
+    if (!c.is_object()) continue;
+    if (auto t = c.find("text"); t != c.end() && t->is_string()) out += t->get_ref<const std::string&>();
+    for (const char* key : {"message", "delta"}) {
+      auto m = c.find(key);
+      if (m == c.end() || !m->is_object()) continue;
+      if (auto ct = m->find("content"); ct != m->end() && ct->is_string()) out += ct->get_ref<const std::string&>();
+      if (auto rc = m->find("reasoning_content"); rc != m->end() && rc->is_string())
+        out += rc->get_ref<const std::string&>();
+      if (auto tc = m->find("tool_calls"); tc != m->end() && tc->is_array())
+        for (const auto& call : *tc)
+          if (call.is_object() && call.contains("function") && call["function"].is_object()) {
+            const auto& f = call["function"];
+            if (auto n = f.find("name"); n != f.end() && n->is_string()) out += n->get_ref<const std::string&>();
+            if (auto a = f.find("arguments"); a != f.end() && a->is_string()) out += a->get_ref<const std::string&>();
+          }
+    }
+  }
+}
+
+class OpenAiStreamDecoder final : public StreamDecoder {
+ public:
+  explicit OpenAiStreamDecoder(bool client_wants_usage) : client_wants_usage_(client_wants_usage) {}
+
+  void feed(std::string_view bytes, std::string& out) override {
+    events_.clear();
+    sse_.feed(bytes, events_);
+    for (auto& e : events_) handle(e, out);
+  }
+
+  StreamSummary finish(std::string& out) override {
+    net::SseEvent last;
+    if (sse_.finish(last)) handle(last, out);
+    return summary_;
+  }
+
+  StreamSummary snapshot() const override { return summary_; }
+
+ private:
+  void handle(net::SseEvent& e, std::string& out) {
+    if (e.data.empty()) return;
+    if (e.data == "[DONE]") {
+      summary_.done_seen = true;
+      return;
+    }
+    auto j = json::parse(e.data, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {  // not ours to judge: pass it on unchanged
+      out += net::sse_encode(e.data);
+      return;
+    }
+    auto usage = usage_from(j);
+    if (usage) summary_.usage = usage;
+    auto choices = j.find("choices");
+    bool has_choices = choices != j.end() && choices->is_array() && !choices->empty();
+    if (has_choices) append_choice_text(*choices, summary_.completion_text);
+    if (!has_choices && !usage) return;  // Azure sends empty chunks; One API drops them
+    if (usage && !client_wants_usage_) {
+      if (!has_choices) return;  // the usage-only chunk the client did not ask for
+      j.erase("usage");
+      out += net::sse_encode(j.dump());
+      return;
+    }
+    out += net::sse_encode(e.data);
+  }
+
+  bool client_wants_usage_;
+  net::SseDecoder sse_;
+  std::vector<net::SseEvent> events_;
+  StreamSummary summary_;
+};
+
+std::string join_url(std::string_view base, std::string_view path) {
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  // "https://host/v1" + "/v1/chat/completions": users paste either form; accept both.
+  if (base.size() >= 3 && base.substr(base.size() - 3) == "/v1" && path.substr(0, 4) == "/v1/")
+    path.remove_prefix(3);
+  return std::string(base) + std::string(path);
+}
+
+class OpenAiAdaptor final : public Adaptor {
+ public:
+  std::string_view name() const override { return "openai"; }
+
+  Result<UpstreamRequest> build_request(const AdaptorContext& ctx, const json& body,
+                                        std::string_view raw_body) const override {
+    UpstreamRequest r;
+    std::string base = ctx.channel->base_url;
+    if (base.empty()) base = std::string(default_base_url(ctx.channel->type));
+    if (base.empty()) return Error::make(ErrorKind::invalid_request, "channel has no base URL", "invalid_channel");
+    std::string_view path = ctx.request_path;
+    if (ctx.channel->type == 50 && path.substr(0, 3) == "/v1") path.remove_prefix(3);  // OpenAICompatible
+    r.url = ctx.channel->type == 50 ? std::string(base) + std::string(path) : join_url(base, path);
+    r.headers.push_back({"Authorization", "Bearer " + ctx.channel->key});
+    r.headers.push_back({"Content-Type", "application/json"});
+    r.headers.push_back({"Accept", ctx.stream ? "text/event-stream" : "application/json"});
+    if (ctx.channel->type == 20) {  // OpenRouter asks callers to identify themselves
+      r.headers.push_back({"HTTP-Referer", "https://github.com/songquanpeng/one-api"});
+      r.headers.push_back({"X-Title", "One API"});
+    }
+    const bool needs_usage_option = ctx.stream && ctx.mode != RelayMode::embeddings;
+    if (!ctx.model_mapped && !needs_usage_option) {
+      r.body.assign(raw_body);
+      return r;
+    }
+    json out = body;
+    if (ctx.model_mapped) out["model"] = ctx.upstream_model;
+    if (needs_usage_option) out["stream_options"]["include_usage"] = true;
+    r.body = out.dump();
+    return r;
+  }
+
+  Result<ParsedResponse> parse_response(const AdaptorContext&, std::string body) const override {
+    ParsedResponse p;
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      Error e = Error::make(ErrorKind::upstream_error, "upstream returned a response that is not JSON",
+                            "unmarshal_response_body_failed");
+      e.status = 502;
+      return e;
+    }
+    p.usage = usage_from(j);
+    if (auto c = j.find("choices"); c != j.end()) append_choice_text(*c, p.completion_text);
+    p.body = std::move(body);
+    return p;
+  }
+
+  std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {
+    return std::make_unique<OpenAiStreamDecoder>(ctx.client_wants_usage);
+  }
+
+  Error parse_error(int status, std::string_view body) const override { return parse_upstream_error(status, body); }
+};
+
+}  // namespace
+
+Error parse_upstream_error(int status, std::string_view body) {
+  Error e;
+  e.kind = ErrorKind::upstream_error;
+  e.status = status;
+  e.type = "upstream_error";
+  e.code = "bad_response_status_code";
+  e.retryable = status == 429 || status >= 500 || !(status == 400 || (status >= 200 && status < 300));
+  auto j = json::parse(body, nullptr, false);
+  auto str = [](const json& v) -> std::string { return v.is_string() ? v.get<std::string>() : std::string(); };
+  if (j.is_object()) {
+    if (auto err = j.find("error"); err != j.end() && err->is_object()) {
+      e.message = str(err->value("message", json()));
+      if (auto t = err->find("type"); t != err->end() && t->is_string() && !t->get<std::string>().empty())
+        e.type = t->get<std::string>();
+      if (auto c = err->find("code"); c != err->end()) {
+        if (c->is_string()) e.code = c->get<std::string>();
+        else if (c->is_number()) e.code = std::to_string(c->get<int64_t>());
+      }
+    }
+    for (const char* key : {"message", "msg", "err", "error_msg"})
+      if (e.message.empty() && j.contains(key)) e.message = str(j[key]);
+    if (e.message.empty() && j.contains("error") && j["error"].is_string()) e.message = j["error"].get<std::string>();
+    if (e.message.empty() && j.contains("header") && j["header"].is_object())
+      e.message = str(j["header"].value("message", json()));
+  }
+  if (e.message.empty()) e.message = "bad response status code " + std::to_string(status);
+  return e;
+}
+
+const Adaptor& instance() {
+  static const OpenAiAdaptor adaptor;
+  return adaptor;
+}
+
+}  // namespace oneapi::relay::adaptors::openai

@@ -1,0 +1,58 @@
+#include <spdlog/spdlog.h>
+
+#include "relay/steps.hpp"
+#include "tokenizer/estimate.hpp"
+
+namespace oneapi::relay {
+
+int64_t elapsed_ms(const RelayState& s) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started).count();
+}
+
+Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text) {
+  if (reported && (reported->prompt_tokens > 0 || reported->completion_tokens > 0)) return *reported;
+  Usage u;
+  u.prompt_tokens = s.prompt_tokens;
+  u.completion_tokens = s.mode == RelayMode::embeddings ? 0 : tokenizer::estimate_text_tokens(completion_text);
+  u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor& store, const Usage& usage) {
+  store::Settlement st;
+  st.log_id = s.log_id;
+  st.token_id = s.token->id;
+  st.user_id = s.user->id;
+  st.channel_id = s.channel->channel.id;
+  st.pre_charged = s.pre_charged;
+  st.quota = billing::quota_for_usage(s.price, usage.prompt_tokens, usage.completion_tokens);
+  st.prompt_tokens = usage.prompt_tokens;
+  st.completion_tokens = usage.completion_tokens;
+  st.elapsed_ms = elapsed_ms(s);
+  st.is_stream = s.stream;
+  st.model_name = s.model;
+  char content[160];
+  std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
+                s.price.model_ratio, s.price.completion_ratio, s.price.group_ratio);
+  st.content = content;
+  auto r = co_await store.run([st = std::move(st)](store::Store& db) { return db.settle(st); });
+  if (!r) spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
+  co_return r;
+}
+
+boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why) {
+  if (s.log_id == 0) co_return;
+  store::Refund rf;
+  rf.log_id = s.log_id;
+  rf.token_id = s.token->id;
+  rf.user_id = s.user->id;
+  rf.channel_id = s.channel ? s.channel->channel.id : 0;
+  rf.pre_charged = s.pre_charged;
+  rf.elapsed_ms = elapsed_ms(s);
+  rf.content = "refunded: " + why.message;
+  auto r = co_await store.run([rf = std::move(rf)](store::Store& db) { return db.refund(rf); });
+  if (!r) spdlog::error("request {}: refund failed: {}", s.request_id, r.error().message);
+  s.log_id = 0;
+}
+
+}  // namespace oneapi::relay

@@ -1,0 +1,87 @@
+#pragma once
+// The steps of one relayed request, in the order relay.cpp calls them. Each lives in its own file.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "billing/quota.hpp"
+#include "core/result.hpp"
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "relay/adaptor.hpp"
+#include "relay/catalog.hpp"
+#include "store/executor.hpp"
+
+namespace oneapi::relay {
+
+struct RelayConfig {
+  std::chrono::milliseconds stream_idle_timeout{300'000};
+};
+
+// Everything one request carries from step to step (One API's `meta`).
+struct RelayState {
+  std::string request_id;
+  std::chrono::steady_clock::time_point started;
+  RelayMode mode = RelayMode::chat_completions;
+  std::shared_ptr<const Catalog> catalog;
+
+  // authenticate
+  const store::Token* token = nullptr;
+  const store::User* user = nullptr;
+  int64_t pinned_channel_id = 0;
+
+  // parse_request
+  nlohmann::json body;
+  std::string model;
+  bool stream = false;
+  bool client_wants_usage = false;
+  int64_t max_tokens = 0;
+  int64_t prompt_tokens = 0;  // local estimate
+
+  // select_channel / convert
+  const ChannelInfo* channel = nullptr;
+  std::vector<int64_t> tried_channels;
+  billing::Price price;
+  AdaptorContext adaptor_ctx;
+
+  // pre_charge
+  int64_t pre_charged = 0;
+  int64_t log_id = 0;
+};
+
+// 1. The API key: token status, expiry, subnet, and its user. 401 / 403 errors.
+Result<void> authenticate(RelayState& s, const net::ServerRequest& req);
+// 2. The body: model, stream flags, max_tokens, local prompt count. 400 errors.
+Result<void> parse_request(RelayState& s, const std::string& raw_body);
+// 3. May this token use the model? 403.
+Result<void> authorize_model(const RelayState& s);
+// 4. A channel for (group, model): highest priority tier, weighted random; skips tried ones.
+Result<const ChannelInfo*> select_channel(const RelayState& s);
+void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& request_path);
+// 5. Reserve quota and write the provisional log row, in one transaction.
+boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
+// 6. Convert and send; on an upstream error status, the error (with retryable set).
+boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(
+    RelayState& s, const std::string& raw_body, net::HttpClient& client);
+// 7. Relay the answer to the client (whole or streamed), settling before the last bytes.
+boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
+                                           net::ResponseWriter& writer, store::StoreExecutor& store);
+boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
+                                            net::ResponseWriter& writer, store::StoreExecutor& store,
+                                            const RelayConfig& config);
+// 8. Settle the exact cost (or refund) in one transaction with the log row.
+boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor& store, const Usage& usage);
+boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why);
+// 9. One log line per request, no secrets.
+void record(const RelayState& s, int status, const Usage* usage, const Error* error);
+
+// Shared helpers.
+net::Headers base_headers(const RelayState& s, std::string_view content_type);
+boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e);
+Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text);
+int64_t elapsed_ms(const RelayState& s);
+
+}  // namespace oneapi::relay

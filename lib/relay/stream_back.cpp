@@ -1,0 +1,96 @@
+#include <spdlog/spdlog.h>
+
+#include "net/sse.hpp"
+#include "relay/steps.hpp"
+
+namespace oneapi::relay {
+
+net::Headers base_headers(const RelayState& s, std::string_view content_type) {
+  return {{"Content-Type", std::string(content_type)}, {"X-Oneapi-Request-Id", s.request_id}};
+}
+
+boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e) {
+  record(s, error_status(e), nullptr, &e);
+  co_await writer.send(error_status(e), base_headers(s, "application/json"), to_openai_error_json(e, s.request_id));
+}
+
+boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
+                                           net::ResponseWriter& writer, store::StoreExecutor& store) {
+  const Adaptor& adaptor = *adaptor_for(s.channel->channel.type);
+  auto body = co_await upstream->read_all();
+  if (!body) {
+    co_await refund(s, store, body.error());
+    co_await respond_error(s, writer, body.error());
+    co_return;
+  }
+  const int status = upstream->status();
+  upstream.reset();  // the connection goes back to the pool
+  auto parsed = adaptor.parse_response(s.adaptor_ctx, std::move(*body));
+  if (!parsed) {
+    co_await refund(s, store, parsed.error());
+    co_await respond_error(s, writer, parsed.error());
+    co_return;
+  }
+  Usage usage = usage_or_estimate(s, parsed->usage, parsed->completion_text);
+  // The bill is committed before the answer leaves, so an answer the client got is always logged.
+  auto settled = co_await settle(s, store, usage);
+  if (!settled) {
+    co_await respond_error(s, writer, Error::make(ErrorKind::internal, "failed to record the request", "settle_failed"));
+    co_return;
+  }
+  record(s, status, &usage, nullptr);
+  co_await writer.send(status, base_headers(s, "application/json"), std::move(parsed->body));
+}
+
+boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
+                                            net::ResponseWriter& writer, store::StoreExecutor& store,
+                                            const RelayConfig&) {
+  const Adaptor& adaptor = *adaptor_for(s.channel->channel.type);
+  auto decoder = adaptor.new_stream_decoder(s.adaptor_ctx);
+  auto headers = base_headers(s, "text/event-stream");
+  headers.push_back({"Cache-Control", "no-cache"});
+  bool client_gone = !co_await writer.begin_stream(200, std::move(headers));
+  std::optional<Error> upstream_failure;
+  std::string out;
+  while (!client_gone) {
+    auto piece = co_await upstream->read_some();
+    if (!piece) {
+      upstream_failure = piece.error();
+      break;
+    }
+    if (piece->empty()) break;  // end of the upstream body
+    out.clear();
+    decoder->feed(*piece, out);
+    if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
+  }
+  StreamSummary summary;
+  if (client_gone) {
+    upstream.reset();  // closes the upstream connection: cancels the generation
+    summary = decoder->snapshot();
+  } else {
+    out.clear();
+    summary = decoder->finish(out);
+    if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
+    upstream.reset();
+  }
+  // Bill what was delivered: the upstream's usage when it sent one, else a local count.
+  Usage usage = usage_or_estimate(s, summary.usage, summary.completion_text);
+  auto settled = co_await settle(s, store, usage);
+  if (client_gone) {
+    record(s, 499, &usage, nullptr);
+    co_return;
+  }
+  if (upstream_failure || !settled) {
+    // Never end a broken stream like a complete answer: close it with an error event.
+    Error e = upstream_failure ? *upstream_failure
+                               : Error::make(ErrorKind::internal, "failed to record the request", "settle_failed");
+    record(s, error_status(e), &usage, &e);
+    co_await writer.write_chunk(net::sse_encode(to_openai_error_json(e, s.request_id)));
+    co_await writer.end_stream();
+    co_return;
+  }
+  record(s, 200, &usage, nullptr);
+  if (co_await writer.write_chunk("data: [DONE]\n\n")) co_await writer.end_stream();
+}
+
+}  // namespace oneapi::relay

@@ -1,0 +1,158 @@
+#pragma once
+// Rows of One API's tables (same table and column names, so data can move between the two).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace oneapi::store {
+
+enum class Role : int { guest = 0, common = 1, admin = 10, root = 100 };
+enum class UserStatus : int { enabled = 1, disabled = 2, deleted = 3 };
+enum class TokenStatus : int { enabled = 1, disabled = 2, expired = 3, exhausted = 4 };
+enum class ChannelStatus : int { unknown = 0, enabled = 1, manually_disabled = 2, auto_disabled = 3 };
+// 6 = provisional: written by pre-charge, turned into consume (2) by settle or refund.
+enum class LogType : int { unknown = 0, topup = 1, consume = 2, manage = 3, system = 4, test = 5, provisional = 6 };
+
+struct User {
+  int64_t id = 0;
+  std::string username;
+  std::string password;  // hash; empty = password login disabled
+  std::string display_name;
+  int role = 1;
+  int status = 1;
+  std::string email;
+  std::string access_token;
+  int64_t quota = 0;
+  int64_t used_quota = 0;
+  int64_t request_count = 0;
+  std::string group = "default";
+  std::string aff_code;
+  int64_t inviter_id = 0;
+};
+
+struct Token {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  std::string key;  // 48 chars, stored without "sk-"
+  int status = 1;
+  std::string name;
+  int64_t created_time = 0;
+  int64_t accessed_time = 0;
+  int64_t expired_time = -1;  // -1 = never
+  int64_t remain_quota = 0;
+  bool unlimited_quota = false;
+  int64_t used_quota = 0;
+  std::string models;  // comma-separated allow-list; empty = all
+  std::string subnet;  // comma-separated CIDRs; empty = any
+};
+
+struct Channel {
+  int64_t id = 0;
+  int type = 1;
+  std::string key;
+  int status = 1;
+  std::string name;
+  int64_t weight = 0;
+  int64_t created_time = 0;
+  int64_t test_time = 0;
+  int64_t response_time = 0;  // ms
+  std::string base_url;
+  std::string other;
+  double balance = 0;
+  int64_t balance_updated_time = 0;
+  std::string models;           // comma-separated
+  std::string group = "default";  // comma-separated
+  int64_t used_quota = 0;
+  std::string model_mapping;  // JSON {"from":"to"}
+  int64_t priority = 0;
+  std::string config;  // JSON
+  std::string system_prompt;
+};
+
+struct Ability {
+  std::string group;
+  std::string model;
+  int64_t channel_id = 0;
+  bool enabled = true;
+  int64_t priority = 0;
+};
+
+struct Log {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t created_at = 0;
+  int type = 0;
+  std::string content;
+  std::string username;
+  std::string token_name;
+  std::string model_name;
+  int64_t quota = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t channel_id = 0;  // column "channel"
+  std::string request_id;
+  int64_t elapsed_time = 0;  // ms
+  bool is_stream = false;
+  bool system_prompt_reset = false;
+  int64_t token_id = 0;
+};
+
+struct LogFilter {
+  std::optional<int> type;
+  std::optional<int64_t> user_id;
+  std::string username;
+  std::string token_name;
+  std::string model_name;
+  std::optional<int64_t> channel_id;
+  int64_t start_timestamp = 0;  // inclusive, 0 = unbounded
+  int64_t end_timestamp = 0;    // inclusive, 0 = unbounded
+  int limit = 100;
+  int offset = 0;
+};
+
+// Everything the in-memory catalog needs, read in one transaction.
+struct Snapshot {
+  std::vector<User> users;
+  std::vector<Token> tokens;
+  std::vector<Channel> channels;
+  std::vector<Ability> abilities;
+  std::map<std::string, std::string> options;
+};
+
+// Reserve quota before relaying: one transaction that checks and decrements token and user and
+// writes a provisional log row.
+struct PreChargeRequest {
+  int64_t token_id = 0;
+  int64_t user_id = 0;
+  int64_t amount = 0;
+  Log pending;  // written with type provisional and quota = amount
+};
+
+struct Settlement {
+  int64_t log_id = 0;
+  int64_t token_id = 0;
+  int64_t user_id = 0;
+  int64_t channel_id = 0;
+  int64_t pre_charged = 0;
+  int64_t quota = 0;  // final
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t elapsed_ms = 0;
+  bool is_stream = false;
+  std::string model_name;
+  std::string content;
+};
+
+struct Refund {
+  int64_t log_id = 0;
+  int64_t token_id = 0;
+  int64_t user_id = 0;
+  int64_t channel_id = 0;
+  int64_t pre_charged = 0;
+  int64_t elapsed_ms = 0;
+  std::string content;  // why
+};
+
+}  // namespace oneapi::store

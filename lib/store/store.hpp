@@ -1,0 +1,71 @@
+#pragma once
+// The storage interface. Implementations are synchronous and are called from one thread only
+// (the store executor); PostgreSQL comes later behind the same interface.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "store/models.hpp"
+
+namespace oneapi::store {
+
+struct StoreOptions {
+  std::string sqlite_path;
+  int busy_timeout_ms = 3000;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Creates the root user (and INITIAL_ROOT_TOKEN / INITIAL_ROOT_ACCESS_TOKEN) on first start.
+  virtual Result<void> ensure_root(const std::string& initial_root_token,
+                                   const std::string& initial_root_access_token) = 0;
+  virtual int schema_version() = 0;
+
+  virtual Result<Snapshot> load_snapshot() = 0;
+
+  // users
+  virtual Result<User> get_user(int64_t id) = 0;
+  virtual Result<User> get_user_by_access_token(const std::string& access_token) = 0;
+  virtual Result<std::vector<User>> list_users() = 0;
+  virtual Result<User> insert_user(User u) = 0;
+
+  // tokens (key without "sk-")
+  virtual Result<std::vector<Token>> list_tokens(std::optional<int64_t> user_id) = 0;
+  virtual Result<Token> get_token(int64_t id) = 0;
+  virtual Result<Token> insert_token(Token t) = 0;
+  virtual Result<Token> update_token(const Token& t) = 0;  // by t.id, all editable columns
+  virtual Result<void> delete_token(int64_t id) = 0;
+  virtual Result<void> set_token_status(int64_t id, TokenStatus status) = 0;
+
+  // channels; abilities are rebuilt in the same transaction as every change
+  virtual Result<std::vector<Channel>> list_channels() = 0;
+  virtual Result<Channel> get_channel(int64_t id) = 0;
+  virtual Result<Channel> insert_channel(Channel c) = 0;
+  virtual Result<Channel> update_channel(const Channel& c) = 0;
+  virtual Result<void> delete_channel(int64_t id) = 0;
+  virtual Result<void> record_channel_test(int64_t id, int64_t response_time_ms, int64_t test_time) = 0;
+
+  // options
+  virtual Result<std::map<std::string, std::string>> list_options() = 0;
+  virtual Result<void> set_option(const std::string& key, const std::string& value) = 0;
+
+  // billing: every money-moving step is one transaction
+  // Errors: unauthorized/forbidden for a token or user not usable, insufficient_quota with
+  // One API's messages when token or user cannot cover `amount`.
+  virtual Result<int64_t> pre_charge(const PreChargeRequest& r) = 0;  // returns the log id
+  virtual Result<void> settle(const Settlement& s) = 0;
+  virtual Result<void> refund(const Refund& r) = 0;
+  // Provisional rows left by a killed daemon: refund them; returns how many.
+  virtual Result<int> reconcile_pending() = 0;
+
+  // logs
+  virtual Result<std::vector<Log>> list_logs(const LogFilter& f) = 0;
+  virtual Result<Log> get_log_by_request_id(const std::string& request_id) = 0;
+};
+
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);  // throws on failure to open/migrate
+
+}  // namespace oneapi::store

@@ -1,0 +1,17 @@
+#pragma once
+// Local token counts for when the upstream reports no usage. An estimate (about 4 ASCII
+// characters or 1 CJK character per token); the exact BPE tokenizer replaces it later.
+#include <cstdint>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace oneapi::tokenizer {
+
+int64_t estimate_text_tokens(std::string_view text);
+// Chat prompt with One API's overheads: +3 per message, +1 per name, +3 reply priming.
+int64_t estimate_chat_prompt_tokens(const nlohmann::json& messages);
+// "prompt" or "input" of completions/embeddings: a string or an array of strings.
+int64_t estimate_input_tokens(const nlohmann::json& input);
+
+}  // namespace oneapi::tokenizer
