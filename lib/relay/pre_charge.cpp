@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "core/util.hpp"
 #include "relay/steps.hpp"
 
@@ -20,7 +22,24 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   r.pending.request_id = s.request_id;
   r.pending.is_stream = s.stream;
   r.pending.content = "pending";
-  auto log_id = co_await store.run([r = std::move(r)](store::Store& db) { return db.pre_charge(r); });
+  TokenFlights* flights = s.flights;
+  auto log_id = co_await store.run([r = std::move(r), flights](store::Store& db) -> Result<int64_t> {
+    // A limited token close to its end serves one request at a time, so requests running in
+    // parallel cannot together overspend it by more than one request's cost. "Close" is One
+    // API's own trust line: less than 100 × the reservation left.
+    if (flights && flights->in_flight[r.token_id] > 0) {
+      auto token = db.get_token(r.token_id);
+      if (token && !token->unlimited_quota && token->remain_quota < 100 * std::max<int64_t>(r.amount, 1)) {
+        Error e = Error::make(ErrorKind::rate_limited,
+                              "token quota is low: one request at a time; retry when the request in flight finishes",
+                              "token_quota_low_concurrency");
+        return e;
+      }
+    }
+    auto id = db.pre_charge(r);
+    if (id && flights) ++flights->in_flight[r.token_id];
+    return id;
+  });
   if (!log_id) co_return log_id.error();
   s.pre_charged = amount;
   s.log_id = *log_id;

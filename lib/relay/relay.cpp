@@ -21,6 +21,7 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
 
 boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(mode, catalog_.get());
+  s.flights = &flights_;
 
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = parse_request(s, req.body); !r) co_return co_await respond_error(s, writer, r.error());

@@ -26,6 +26,7 @@ class Relay {
   store::StoreExecutor& store_;
   net::HttpClient& client_;
   RelayConfig config_;
+  TokenFlights flights_;  // owned here, used on the store thread only
 };
 
 }  // namespace oneapi::relay

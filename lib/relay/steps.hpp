@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +20,12 @@ namespace oneapi::relay {
 
 struct RelayConfig {
   std::chrono::milliseconds stream_idle_timeout{300'000};
+};
+
+// Requests in flight per limited token. Touched only inside store-thread tasks, so the check in
+// pre_charge and the updates in settle/refund are serialised with the quota changes themselves.
+struct TokenFlights {
+  std::unordered_map<int64_t, int> in_flight;
 };
 
 // Everything one request carries from step to step (One API's `meta`).
@@ -48,6 +55,7 @@ struct RelayState {
   AdaptorContext adaptor_ctx;
 
   // pre_charge
+  TokenFlights* flights = nullptr;
   int64_t pre_charged = 0;
   int64_t log_id = 0;
 };

@@ -1,0 +1,40 @@
+#pragma once
+// Shared setup for the end-to-end tests: a daemon, a mock OpenAI upstream, a channel and a token.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/daemon_fixture.hpp"
+#include "support/http_call.hpp"
+#include "support/mock_upstream.hpp"
+
+namespace oneapi::test {
+
+// An OpenAI chat.completion answer with usage.
+std::string openai_chat_body(const std::string& content, int prompt_tokens, int completion_tokens);
+// chat.completion.chunk events, one per word, optionally followed by a usage chunk, then [DONE].
+std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage,
+                                              int prompt_tokens = 0, int completion_tokens = 0);
+
+struct Gateway {
+  Daemon daemon;
+  explicit Gateway(std::map<std::string, std::string> env = {}) : daemon(std::move(env)) { daemon.start(); }
+
+  // Adds an OpenAI channel for `models` pointing at base_url; returns its id.
+  int64_t add_channel(const std::string& base_url, const std::string& models = "gpt-4o-mini",
+                      const std::vector<std::string>& extra = {});
+  // Creates a token; quota < 0 means unlimited. Returns the full "sk-…" key.
+  std::string add_token(int64_t quota = -1, const std::vector<std::string>& extra = {});
+  int port() const { return daemon.port(); }
+  std::string db() const { return daemon.db_path(); }
+};
+
+inline std::string chat_body(bool stream = false, const std::string& model = "gpt-4o-mini",
+                             const std::string& extra = "") {
+  std::string b = R"({"model":")" + model + R"(","messages":[{"role":"user","content":"Say hello"}])";
+  if (stream) b += R"(,"stream":true)";
+  b += extra + "}";
+  return b;
+}
+
+}  // namespace oneapi::test

@@ -1,0 +1,177 @@
+// Durability and process lifecycle: restart, SIGKILL, SIGTERM drain, admin socket permissions.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "relay/e2e_support.hpp"
+
+using namespace oneapi;
+using namespace oneapi::test;
+using nlohmann::json;
+
+TEST_CASE("a restart keeps channels, tokens, quota and logs", "[e2e][lifecycle]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = openai_chat_body("hi", 100, 100);
+  });
+  char tmpl[] = "/tmp/oneapi-restart-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string key;
+  {
+    Daemon d({}, dir);
+    d.start();
+    auto ch = d.ctl({"--json", "channel", "add", "--type", "openai", "--name", "m", "--base-url", mock.base_url(),
+                     "--key", "k", "--models", "gpt-4o-mini"});
+    REQUIRE(ch.exit_code == 0);
+    auto tok = d.ctl({"--json", "token", "create", "--name", "keep", "--quota", "100000"});
+    REQUIRE(tok.exit_code == 0);
+    key = json::parse(tok.out)["key"];
+    REQUIRE(post_json(d.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(d.stop(SIGTERM) == 0);
+  }
+  {
+    Daemon d({}, dir);
+    d.start();
+    auto res = post_json(d.port(), "/v1/chat/completions", key, chat_body());
+    CHECK(res.status == 200);
+    auto tokens = json::parse(d.ctl({"--json", "token", "list"}).out);
+    REQUIRE(tokens.size() == 1);
+    const int64_t cost = 38;  // ceil((100 + 100 × 4) × 0.075) = 38
+    CHECK(tokens[0]["remain_quota"] == 100000 - 2 * cost);
+    CHECK(json::parse(d.ctl({"--json", "log", "list"}).out).size() == 2);
+    CHECK(d.stop(SIGTERM) == 0);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("SIGKILL right after answers keeps every answered request's log", "[e2e][lifecycle]") {
+  MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
+    if (req.body.find("\"stream\":true") != std::string::npos) {
+      r.headers = {{"Content-Type", "text/event-stream"}};
+      for (auto& e : openai_stream_events({"a", "b"}, true, 5, 2)) r.chunks.push_back({0, e});
+    } else {
+      r.headers = {{"Content-Type", "application/json"}};
+      r.body = openai_chat_body("hi", 5, 2);
+    }
+  });
+  Gateway g;
+  g.add_channel(mock.base_url());
+  std::string key = g.add_token();
+  std::vector<std::string> answered;
+  for (int i = 0; i < 20; ++i) {
+    auto r = post_json(g.port(), "/v1/chat/completions", key, chat_body(i % 2 == 0));
+    REQUIRE(r.status == 200);
+    answered.push_back(r.header("x-oneapi-request-id"));
+  }
+  g.daemon.kill_hard();
+  for (const auto& id : answered) {
+    INFO(id);
+    CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=2 AND request_id='" + id + "'") == 1);
+  }
+}
+
+TEST_CASE("a request cut by SIGKILL is refunded at the next start", "[e2e][lifecycle]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "text/event-stream"}};
+    for (auto& e : openai_stream_events({"a", "b", "c"}, true, 5, 3)) r.chunks.push_back({2000, e});
+  });
+  char tmpl[] = "/tmp/oneapi-kill-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  {
+    Daemon d({}, dir);
+    d.start();
+    REQUIRE(d.ctl({"channel", "add", "--type", "openai", "--name", "m", "--base-url", mock.base_url(), "--key", "k",
+                   "--models", "gpt-4o-mini"})
+                .exit_code == 0);
+    std::string key = json::parse(d.ctl({"--json", "token", "create", "--name", "t", "--quota", "5000"}).out)["key"];
+    auto pending = std::async(std::launch::async, [&] {
+      return call_and_hang_up(d.port(), "/v1/chat/completions", key, chat_body(true), 1 << 20, 5000);
+    });
+    for (int i = 0; i < 100 && db_int(d.db_path(), "SELECT COUNT(*) FROM logs WHERE type=6") == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(db_int(d.db_path(), "SELECT COUNT(*) FROM logs WHERE type=6") == 1);
+    CHECK(db_int(d.db_path(), "SELECT remain_quota FROM tokens") < 5000);  // reserved
+    d.kill_hard();
+    pending.get();
+  }
+  {
+    Daemon d({}, dir);
+    d.start();
+    CHECK(db_int(d.db_path(), "SELECT COUNT(*) FROM logs WHERE type=6") == 0);
+    CHECK(db_int(d.db_path(), "SELECT remain_quota FROM tokens") == 5000);
+    CHECK(db_int(d.db_path(), "SELECT used_quota FROM tokens") == 0);
+    CHECK(d.log().find("refunded 1 request") != std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("SIGTERM lets a stream in flight finish, then exits 0", "[e2e][lifecycle]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "text/event-stream"}};
+    for (auto& e : openai_stream_events({"slow ", "but ", "complete"}, true, 5, 3)) r.chunks.push_back({300, e});
+  });
+  Gateway g;
+  g.add_channel(mock.base_url());
+  std::string key = g.add_token();
+  auto in_flight = std::async(std::launch::async, [&] {
+    return post_json(g.port(), "/v1/chat/completions", key, chat_body(true));
+  });
+  for (int i = 0; i < 100 && mock.request_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(mock.request_count() == 1);
+  CHECK(g.daemon.stop(SIGTERM) == 0);
+  auto res = in_flight.get();
+  CHECK(res.status == 200);
+  CHECK(res.body.find("complete") != std::string::npos);
+  CHECK(res.body.find("[DONE]") != std::string::npos);
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=2") == 1);
+}
+
+TEST_CASE("the admin socket is mode 0600", "[e2e][admin]") {
+  Gateway g;
+  struct stat st {};
+  REQUIRE(::stat(g.daemon.socket().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(S_ISSOCK(st.st_mode));
+}
+
+TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
+  MockUpstream good([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = openai_chat_body("gpt-4o-mini", 10, 3);
+  });
+  MockUpstream bad([](const net::ServerRequest&, MockReply& r) {
+    r.status = 401;
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})";
+  });
+  Gateway g;
+  int64_t ok_id = g.add_channel(good.base_url());
+  auto one = g.daemon.ctl({"--json", "channel", "test", std::to_string(ok_id)});
+  CHECK(one.exit_code == 0);
+  CHECK(json::parse(one.out)["success"] == true);
+  CHECK(db_int(g.db(), "SELECT test_time FROM channels WHERE id=" + std::to_string(ok_id)) > 0);
+  // The test request is a real chat request with TEST_PROMPT.
+  auto sent = json::parse(good.requests().at(0).body);
+  CHECK(sent["model"] == "gpt-4o-mini");
+  CHECK(sent["messages"][0]["role"] == "user");
+
+  int64_t bad_id = g.add_channel(bad.base_url());
+  auto all = g.daemon.ctl({"--json", "channel", "test", "--all"});
+  CHECK(all.exit_code == 1);
+  auto results = json::parse(all.out);
+  REQUIRE(results.size() == 2);
+  for (auto& r : results) {
+    if (r["channel_id"] == bad_id) {
+      CHECK(r["success"] == false);
+      CHECK(r["message"].get<std::string>().find("Incorrect API key") != std::string::npos);
+    } else {
+      CHECK(r["success"] == true);
+    }
+  }
+  CHECK(g.daemon.ctl({"channel", "test", "999"}).exit_code == 4);
+  CHECK(g.daemon.ctl({"channel", "disable", std::to_string(bad_id)}).exit_code == 0);
+  CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);  // disabled ones are skipped
+}
