@@ -2,7 +2,8 @@
 // Every database call runs on one dedicated thread (SQLite has one writer anyway), so the I/O
 // threads never block on the disk. Coroutines hop there and back with `co_await run(...)`.
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -25,16 +26,26 @@ class StoreExecutor {
   StoreExecutor(const StoreExecutor&) = delete;
   StoreExecutor& operator=(const StoreExecutor&) = delete;
 
-  // Runs f(Store&) on the store thread; the caller resumes on its own executor.
+  // Runs f(Store&) on the store thread; the caller resumes on its own executor:
+  //   auto job = [id](Store& db) { return db.get_token(id); };
+  //   auto r = co_await store.run(std::move(job));
+  // Name the lambda first: g++ 12 destroys a capturing-lambda temporary that appears inside a
+  // co_await expression twice (a double free; reproduced in tests/unit/coroutine_gcc_test.cpp).
   template <class F>
-  boost::asio::awaitable<std::invoke_result_t<F, Store&>> run(F f) {
+  auto run(F f) {
     using R = std::invoke_result_t<F, Store&>;
-    // co_spawn needs a default-constructible result; Result<T> is not, so it travels in an optional.
-    auto out = co_await boost::asio::co_spawn(
-        ioc_.get_executor(),
-        [this, f = std::move(f)]() mutable -> boost::asio::awaitable<std::optional<R>> { co_return f(*store_); },
-        boost::asio::use_awaitable);
-    co_return std::move(*out);
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(R)>(
+        [this](auto handler, F fn) {
+          auto work = boost::asio::make_work_guard(handler);
+          boost::asio::post(ioc_, [this, handler = std::move(handler), fn = std::move(fn), work = std::move(work)]() mutable {
+            R result = fn(*store_);
+            auto ex = work.get_executor();
+            boost::asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+              std::move(handler)(std::move(result));
+            });
+          });
+        },
+        boost::asio::use_awaitable, std::move(f));
   }
 
   // For startup, shutdown and tests: blocks the calling thread (never an I/O thread).

@@ -1,0 +1,766 @@
+// Store on SQLite: WAL journal, one connection used by the store thread, cached statements.
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+#include <variant>
+
+#include "core/util.hpp"
+#include "store/migrations.hpp"
+#include "store/sqlite.hpp"
+#include "store/store.hpp"
+
+namespace oneapi::store {
+
+namespace {
+
+using sqlite::Db;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+constexpr int kTokenEnabled = static_cast<int>(TokenStatus::enabled);
+constexpr int kTokenExpired = static_cast<int>(TokenStatus::expired);
+constexpr int kTokenExhausted = static_cast<int>(TokenStatus::exhausted);
+constexpr int kUserEnabled = static_cast<int>(UserStatus::enabled);
+constexpr int kLogConsume = static_cast<int>(LogType::consume);
+constexpr int kLogProvisional = static_cast<int>(LogType::provisional);
+constexpr int64_t kRootQuota = 500000000000000;
+constexpr const char* kStartupRefund = "refunded at startup: the daemon stopped before this request finished";
+
+// ---- column lists and row readers (the order of one matches the other) ----
+
+const std::string kUserCols =
+    "id, username, password, display_name, role, status, email, access_token, quota, used_quota, request_count, "
+    "\"group\", aff_code, inviter_id";
+
+User read_user(const Statement& s) {
+  User u;
+  u.id = s.column_int64(0);
+  u.username = s.column_text(1);
+  u.password = s.column_text(2);
+  u.display_name = s.column_text(3);
+  u.role = s.column_int(4);
+  u.status = s.column_int(5);
+  u.email = s.column_text(6);
+  u.access_token = s.column_text(7);
+  u.quota = s.column_int64(8);
+  u.used_quota = s.column_int64(9);
+  u.request_count = s.column_int64(10);
+  u.group = s.column_text(11);
+  u.aff_code = s.column_text(12);
+  u.inviter_id = s.column_int64(13);
+  return u;
+}
+
+const std::string kTokenCols =
+    "id, user_id, \"key\", status, name, created_time, accessed_time, expired_time, remain_quota, unlimited_quota, "
+    "used_quota, models, subnet";
+
+Token read_token(const Statement& s) {
+  Token t;
+  t.id = s.column_int64(0);
+  t.user_id = s.column_int64(1);
+  t.key = s.column_text(2);
+  t.status = s.column_int(3);
+  t.name = s.column_text(4);
+  t.created_time = s.column_int64(5);
+  t.accessed_time = s.column_int64(6);
+  t.expired_time = s.column_int64(7);
+  t.remain_quota = s.column_int64(8);
+  t.unlimited_quota = s.column_bool(9);
+  t.used_quota = s.column_int64(10);
+  t.models = s.column_text(11);
+  t.subnet = s.column_text(12);
+  return t;
+}
+
+const std::string kChannelCols =
+    "id, type, \"key\", status, name, weight, created_time, test_time, response_time, base_url, other, balance, "
+    "balance_updated_time, models, \"group\", used_quota, model_mapping, priority, config, system_prompt";
+
+Channel read_channel(const Statement& s) {
+  Channel c;
+  c.id = s.column_int64(0);
+  c.type = s.column_int(1);
+  c.key = s.column_text(2);
+  c.status = s.column_int(3);
+  c.name = s.column_text(4);
+  c.weight = s.column_int64(5);
+  c.created_time = s.column_int64(6);
+  c.test_time = s.column_int64(7);
+  c.response_time = s.column_int64(8);
+  c.base_url = s.column_text(9);
+  c.other = s.column_text(10);
+  c.balance = s.column_double(11);
+  c.balance_updated_time = s.column_int64(12);
+  c.models = s.column_text(13);
+  c.group = s.column_text(14);
+  c.used_quota = s.column_int64(15);
+  c.model_mapping = s.column_text(16);
+  c.priority = s.column_int64(17);
+  c.config = s.column_text(18);
+  c.system_prompt = s.column_text(19);
+  return c;
+}
+
+Ability read_ability(const Statement& s) {
+  Ability a;
+  a.group = s.column_text(0);
+  a.model = s.column_text(1);
+  a.channel_id = s.column_int64(2);
+  a.enabled = s.column_bool(3);
+  a.priority = s.column_int64(4);
+  return a;
+}
+
+const std::string kLogCols =
+    "id, user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
+    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id";
+
+Log read_log(const Statement& s) {
+  Log l;
+  l.id = s.column_int64(0);
+  l.user_id = s.column_int64(1);
+  l.created_at = s.column_int64(2);
+  l.type = s.column_int(3);
+  l.content = s.column_text(4);
+  l.username = s.column_text(5);
+  l.token_name = s.column_text(6);
+  l.model_name = s.column_text(7);
+  l.quota = s.column_int64(8);
+  l.prompt_tokens = s.column_int64(9);
+  l.completion_tokens = s.column_int64(10);
+  l.channel_id = s.column_int64(11);
+  l.request_id = s.column_text(12);
+  l.elapsed_time = s.column_int64(13);
+  l.is_stream = s.column_bool(14);
+  l.system_prompt_reset = s.column_bool(15);
+  l.token_id = s.column_int64(16);
+  return l;
+}
+
+// ---- the SQL, built once ----
+
+const std::string kSelectUser = "SELECT " + kUserCols + " FROM users WHERE id = ?";
+const std::string kSelectUserByAccessToken = "SELECT " + kUserCols + " FROM users WHERE access_token = ?";
+const std::string kSelectUsers = "SELECT " + kUserCols + " FROM users ORDER BY id";
+constexpr const char* kInsertUser =
+    R"(INSERT INTO users (username, password, display_name, role, status, email, access_token, quota, used_quota,
+       request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+
+const std::string kSelectToken = "SELECT " + kTokenCols + " FROM tokens WHERE id = ?";
+const std::string kSelectTokens = "SELECT " + kTokenCols + " FROM tokens ORDER BY id";
+const std::string kSelectUserTokens = "SELECT " + kTokenCols + " FROM tokens WHERE user_id = ? ORDER BY id";
+constexpr const char* kInsertToken =
+    R"(INSERT INTO tokens (user_id, "key", status, name, created_time, accessed_time, expired_time, remain_quota,
+       unlimited_quota, used_quota, models, subnet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+// user_id, key, created/accessed time and used_quota are not editable: used_quota belongs to billing.
+constexpr const char* kUpdateToken =
+    "UPDATE tokens SET name = ?, status = ?, expired_time = ?, remain_quota = ?, unlimited_quota = ?, models = ?, "
+    "subnet = ? WHERE id = ?";
+
+const std::string kSelectChannel = "SELECT " + kChannelCols + " FROM channels WHERE id = ?";
+const std::string kSelectChannels = "SELECT " + kChannelCols + " FROM channels ORDER BY id";
+constexpr const char* kInsertChannel =
+    R"(INSERT INTO channels (type, "key", status, name, weight, created_time, test_time, response_time, base_url,
+       other, balance, balance_updated_time, models, "group", used_quota, model_mapping, priority, config,
+       system_prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+// id, created_time, test results and used_quota (billing's) are not editable.
+constexpr const char* kUpdateChannel =
+    R"(UPDATE channels SET type = ?, "key" = ?, status = ?, name = ?, weight = ?, base_url = ?, other = ?,
+       balance = ?, balance_updated_time = ?, models = ?, "group" = ?, model_mapping = ?, priority = ?, config = ?,
+       system_prompt = ? WHERE id = ?)";
+
+constexpr const char* kInsertAbility =
+    R"(INSERT OR IGNORE INTO abilities ("group", model, channel_id, enabled, priority) VALUES (?, ?, ?, ?, ?))";
+
+constexpr const char* kInsertLog =
+    "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
+    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+// Moves `delta` (?2, may be negative) from a token's remaining quota into its used quota. Only
+// limited tokens have their remaining quota and "exhausted" status follow it; the CASEs read the
+// row's old values.
+constexpr const char* kTokenApplyDelta = R"(UPDATE tokens SET
+  status = CASE
+    WHEN unlimited_quota = 0 AND status = 1 AND remain_quota - ?2 <= 0 THEN 4
+    WHEN unlimited_quota = 0 AND status = 4 AND remain_quota - ?2 > 0 THEN 1
+    ELSE status END,
+  remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ?2 ELSE remain_quota END,
+  used_quota = used_quota + ?2
+WHERE id = ?1)";
+
+// ---- small helpers over cached statements ----
+
+template <class... Args>
+Result<void> run(Db& db, std::string_view sql, const Args&... args) {
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  return (*q)->bind_all(args...).run();
+}
+
+template <class T, class Read, class... Args>
+Result<std::vector<T>> select_all(Db& db, std::string_view sql, Read read, const Args&... args) {
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  (*q)->bind_all(args...);
+  std::vector<T> out;
+  for (;;) {
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read(**q));
+  }
+  return out;
+}
+
+template <class T, class Read, class... Args>
+Result<std::optional<T>> select_one(Db& db, std::string_view sql, Read read, const Args&... args) {
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  auto row = (*q)->bind_all(args...).step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<T>();
+  return std::optional<T>(read(**q));
+}
+
+Error not_found(std::string_view what, int64_t id) {
+  return Error::make(ErrorKind::not_found, std::string(what) + " " + std::to_string(id) + " not found");
+}
+
+std::string strip_sk(std::string key) {
+  if (key.rfind("sk-", 0) == 0) key.erase(0, 3);
+  return key;
+}
+
+[[noreturn]] void fail_open(const std::string& path, const std::string& why) {
+  throw std::runtime_error("cannot open the database " + path + ": " + why);
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const StoreOptions& opts) {
+    const std::string& path = opts.sqlite_path;
+    if (path.empty()) fail_open(path, "no path given");
+    if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+      const auto parent = std::filesystem::path(path).parent_path();
+      std::error_code ec;
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      if (ec) fail_open(path, "creating " + parent.string() + ": " + ec.message());
+    }
+    if (auto r = db_.open(path); !r) fail_open(path, r.error().message);
+    if (auto r = db_.set_busy_timeout(opts.busy_timeout_ms); !r) fail_open(path, r.error().message);
+    {
+      // journal_mode answers with the mode in effect, which is not WAL when WAL is unavailable.
+      auto q = db_.query("PRAGMA journal_mode=WAL");
+      if (!q) fail_open(path, q.error().message);
+      auto row = (*q)->step();
+      if (!row) fail_open(path, row.error().message);
+      const std::string mode = *row ? (*q)->column_text(0) : std::string();
+      if (mode != "wal" && mode != "memory") fail_open(path, "journal_mode is '" + mode + "', not WAL");
+    }
+    // NORMAL with WAL: a committed transaction survives a killed process (not a power cut).
+    if (auto r = db_.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r) fail_open(path, r.error().message);
+    if (auto r = migrate_sqlite(db_); !r) fail_open(path, r.error().message);
+  }
+
+  Result<void> ensure_root(const std::string& initial_root_token,
+                           const std::string& initial_root_access_token) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    auto any_user =
+        select_one<int64_t>(db_, "SELECT id FROM users LIMIT 1", [](const Statement& s) { return s.column_int64(0); });
+    if (!any_user) return any_user.error();
+    if (!*any_user) {
+      User root;
+      root.username = "root";
+      root.display_name = "Root User";
+      root.role = static_cast<int>(Role::root);
+      root.status = kUserEnabled;
+      root.quota = kRootQuota;
+      root.group = "default";
+      root.access_token = initial_root_access_token.empty() ? random_hex32() : initial_root_access_token;
+      root.aff_code = random_alnum(4);
+      if (auto r = insert_user_row(root); !r) return r.error();
+    }
+    if (!initial_root_token.empty()) {
+      const std::string key = strip_sk(initial_root_token);
+      auto exists = select_one<int64_t>(
+          db_, R"(SELECT id FROM tokens WHERE "key" = ?)", [](const Statement& s) { return s.column_int64(0); }, key);
+      if (!exists) return exists.error();
+      if (!*exists) {
+        auto root_id = select_one<int64_t>(
+            db_, "SELECT id FROM users WHERE role >= ? ORDER BY id LIMIT 1",
+            [](const Statement& s) { return s.column_int64(0); }, static_cast<int>(Role::root));
+        if (!root_id) return root_id.error();
+        if (!*root_id) return Error::make(ErrorKind::internal, "no root user to own INITIAL_ROOT_TOKEN");
+        Token t;
+        t.user_id = **root_id;
+        t.key = key;
+        t.status = kTokenEnabled;
+        t.name = "Initial Root Token";
+        t.created_time = unix_now();
+        t.expired_time = -1;
+        t.unlimited_quota = true;
+        if (auto r = insert_token_row(t); !r) return r.error();
+      }
+    }
+    return tx->commit();
+  }
+
+  int schema_version() override {
+    auto v = sqlite_schema_version(db_);
+    return v ? *v : 0;
+  }
+
+  Result<Snapshot> load_snapshot() override {
+    // One read transaction: the catalog never sees a channel without its abilities.
+    auto tx = Transaction::begin(db_, Transaction::Mode::deferred);
+    if (!tx) return tx.error();
+    Snapshot snap;
+    auto users = list_users();
+    if (!users) return users.error();
+    snap.users = std::move(*users);
+    auto tokens = list_tokens(std::nullopt);
+    if (!tokens) return tokens.error();
+    snap.tokens = std::move(*tokens);
+    auto channels = list_channels();
+    if (!channels) return channels.error();
+    snap.channels = std::move(*channels);
+    auto abilities = select_all<Ability>(
+        db_,
+        R"(SELECT "group", model, channel_id, enabled, priority FROM abilities ORDER BY channel_id, "group", model)",
+        read_ability);
+    if (!abilities) return abilities.error();
+    snap.abilities = std::move(*abilities);
+    auto options = list_options();
+    if (!options) return options.error();
+    snap.options = std::move(*options);
+    if (auto r = tx->commit(); !r) return r.error();
+    return snap;
+  }
+
+  // ---- users ----
+
+  Result<User> get_user(int64_t id) override {
+    auto u = select_one<User>(db_, kSelectUser, read_user, id);
+    if (!u) return u.error();
+    if (!*u) return not_found("user", id);
+    return std::move(**u);
+  }
+
+  Result<User> get_user_by_access_token(const std::string& access_token) override {
+    if (access_token.empty()) return Error::make(ErrorKind::not_found, "user not found");
+    auto u = select_one<User>(db_, kSelectUserByAccessToken, read_user, access_token);
+    if (!u) return u.error();
+    if (!*u) return Error::make(ErrorKind::not_found, "user not found");
+    return std::move(**u);
+  }
+
+  Result<std::vector<User>> list_users() override { return select_all<User>(db_, kSelectUsers, read_user); }
+
+  Result<User> insert_user(User u) override {
+    if (u.aff_code.empty()) u.aff_code = random_alnum(4);
+    if (auto r = insert_user_row(u); !r) return r.error();
+    return get_user(u.id);
+  }
+
+  // ---- tokens ----
+
+  Result<std::vector<Token>> list_tokens(std::optional<int64_t> user_id) override {
+    if (user_id) return select_all<Token>(db_, kSelectUserTokens, read_token, *user_id);
+    return select_all<Token>(db_, kSelectTokens, read_token);
+  }
+
+  Result<Token> get_token(int64_t id) override {
+    auto t = select_one<Token>(db_, kSelectToken, read_token, id);
+    if (!t) return t.error();
+    if (!*t) return not_found("token", id);
+    return std::move(**t);
+  }
+
+  Result<Token> insert_token(Token t) override {
+    t.key = strip_sk(std::move(t.key));
+    if (t.key.empty()) t.key = new_token_key();
+    if (t.created_time == 0) t.created_time = unix_now();
+    if (auto r = insert_token_row(t); !r) return r.error();
+    return get_token(t.id);
+  }
+
+  Result<Token> update_token(const Token& t) override {
+    auto q = db_.query(kUpdateToken);
+    if (!q) return q.error();
+    (*q)->bind_all(t.name, t.status, t.expired_time, t.remain_quota, t.unlimited_quota, t.models, t.subnet, t.id);
+    if (auto r = (*q)->run(); !r) return r.error();
+    if (db_.changes() == 0) return not_found("token", t.id);
+    return get_token(t.id);
+  }
+
+  Result<void> delete_token(int64_t id) override {
+    if (auto r = run(db_, "DELETE FROM tokens WHERE id = ?", id); !r) return r;
+    if (db_.changes() == 0) return not_found("token", id);
+    return {};
+  }
+
+  Result<void> set_token_status(int64_t id, TokenStatus status) override {
+    if (auto r = run(db_, "UPDATE tokens SET status = ? WHERE id = ?", static_cast<int>(status), id); !r) return r;
+    if (db_.changes() == 0) return not_found("token", id);
+    return {};
+  }
+
+  // ---- channels ----
+
+  Result<std::vector<Channel>> list_channels() override {
+    return select_all<Channel>(db_, kSelectChannels, read_channel);
+  }
+
+  Result<Channel> get_channel(int64_t id) override {
+    auto c = select_one<Channel>(db_, kSelectChannel, read_channel, id);
+    if (!c) return c.error();
+    if (!*c) return not_found("channel", id);
+    return std::move(**c);
+  }
+
+  Result<Channel> insert_channel(Channel c) override {
+    if (c.created_time == 0) c.created_time = unix_now();
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    {
+      auto q = db_.query(kInsertChannel);
+      if (!q) return q.error();
+      (*q)->bind_all(c.type, c.key, c.status, c.name, c.weight, c.created_time, c.test_time, c.response_time,
+                     c.base_url, c.other, c.balance, c.balance_updated_time, c.models, c.group, c.used_quota,
+                     c.model_mapping, c.priority, c.config, c.system_prompt);
+      if (auto r = (*q)->run(); !r) return r.error();
+    }
+    c.id = db_.last_insert_rowid();
+    if (auto r = rebuild_abilities(c); !r) return r.error();
+    if (auto r = tx->commit(); !r) return r.error();
+    return get_channel(c.id);
+  }
+
+  Result<Channel> update_channel(const Channel& c) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    {
+      auto q = db_.query(kUpdateChannel);
+      if (!q) return q.error();
+      (*q)->bind_all(c.type, c.key, c.status, c.name, c.weight, c.base_url, c.other, c.balance, c.balance_updated_time,
+                     c.models, c.group, c.model_mapping, c.priority, c.config, c.system_prompt, c.id);
+      if (auto r = (*q)->run(); !r) return r.error();
+    }
+    if (db_.changes() == 0) return not_found("channel", c.id);
+    if (auto r = rebuild_abilities(c); !r) return r.error();
+    if (auto r = tx->commit(); !r) return r.error();
+    return get_channel(c.id);
+  }
+
+  Result<void> delete_channel(int64_t id) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    if (auto r = run(db_, "DELETE FROM channels WHERE id = ?", id); !r) return r;
+    if (db_.changes() == 0) return not_found("channel", id);
+    if (auto r = run(db_, "DELETE FROM abilities WHERE channel_id = ?", id); !r) return r;
+    return tx->commit();
+  }
+
+  Result<void> record_channel_test(int64_t id, int64_t response_time_ms, int64_t test_time) override {
+    if (auto r = run(db_, "UPDATE channels SET response_time = ?, test_time = ? WHERE id = ?", response_time_ms,
+                     test_time, id);
+        !r)
+      return r;
+    if (db_.changes() == 0) return not_found("channel", id);
+    return {};
+  }
+
+  // ---- options ----
+
+  Result<std::map<std::string, std::string>> list_options() override {
+    auto q = db_.query(R"(SELECT "key", value FROM options)");
+    if (!q) return q.error();
+    std::map<std::string, std::string> out;
+    for (;;) {
+      auto row = (*q)->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out[(*q)->column_text(0)] = (*q)->column_text(1);
+    }
+    return out;
+  }
+
+  Result<void> set_option(const std::string& key, const std::string& value) override {
+    return run(
+        db_,
+        R"(INSERT INTO options ("key", value) VALUES (?, ?) ON CONFLICT("key") DO UPDATE SET value = excluded.value)",
+        key, value);
+  }
+
+  // ---- billing ----
+
+  Result<int64_t> pre_charge(const PreChargeRequest& r) override {
+    if (r.amount < 0) return Error::make(ErrorKind::internal, "pre-charge of a negative amount");
+    const int64_t now = unix_now();
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+
+    struct TokenRow {
+      int status;
+      int64_t remain;
+      bool unlimited;
+      int64_t expired_time;
+      std::string name;
+    };
+    auto token = select_one<TokenRow>(
+        db_, "SELECT status, remain_quota, unlimited_quota, expired_time, name FROM tokens WHERE id = ?",
+        [](const Statement& s) {
+          return TokenRow{s.column_int(0), s.column_int64(1), s.column_bool(2), s.column_int64(3), s.column_text(4)};
+        },
+        r.token_id);
+    if (!token) return token.error();
+    if (!*token) return Error::make(ErrorKind::unauthorized, "invalid token", "invalid_api_key");
+    const TokenRow& t = **token;
+    auto who = [&] { return t.name + " (#" + std::to_string(r.token_id) + ")"; };  // only for refusals
+    // The catalog may still think the token usable: answer as authenticate() would.
+    if (t.status == static_cast<int>(TokenStatus::exhausted))
+      return Error::make(ErrorKind::insufficient_quota, "API Key " + who() + " quota has been exhausted",
+                         "token_quota_exhausted");
+    if (t.status == static_cast<int>(TokenStatus::expired))
+      return Error::make(ErrorKind::unauthorized, "token " + who() + " has expired", "token_expired");
+    if (t.status != kTokenEnabled)
+      return Error::make(ErrorKind::unauthorized,
+                         "token " + who() + " status is not available (status: " + std::to_string(t.status) + ")",
+                         "token_disabled");
+    if (t.expired_time != -1 && t.expired_time < now) {
+      if (auto e = mark_token_and_commit(*tx, r.token_id, kTokenExpired); !e) return e.error();
+      return Error::make(ErrorKind::unauthorized, "token " + who() + " has expired", "token_expired");
+    }
+    if (!t.unlimited) {
+      if (t.remain <= 0) {
+        if (auto e = mark_token_and_commit(*tx, r.token_id, kTokenExhausted); !e) return e.error();
+        return Error::make(ErrorKind::insufficient_quota, "API Key " + who() + " quota has been exhausted",
+                           "token_quota_exhausted");
+      }
+      if (t.remain < r.amount)
+        return Error::make(ErrorKind::insufficient_quota,
+                           "token quota is not enough, token remain quota: " + std::to_string(t.remain) +
+                               ", need quota: " + std::to_string(r.amount),
+                           "pre_consume_token_quota_failed");
+    }
+
+    struct UserRow {
+      int status;
+      int64_t quota;
+    };
+    auto user = select_one<UserRow>(
+        db_, "SELECT status, quota FROM users WHERE id = ?",
+        [](const Statement& s) {
+          return UserRow{s.column_int(0), s.column_int64(1)};
+        },
+        r.user_id);
+    if (!user) return user.error();
+    if (!*user || (*user)->status != kUserEnabled)
+      return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");
+    if ((*user)->quota <= 0 || (*user)->quota < r.amount)
+      return Error::make(ErrorKind::insufficient_quota, "user quota is not enough", "insufficient_user_quota");
+
+    {
+      auto q = db_.query(
+          "UPDATE tokens SET remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ?2 "
+          "ELSE remain_quota END, used_quota = used_quota + ?2, accessed_time = ?3 WHERE id = ?1");
+      if (!q) return q.error();
+      if (auto e = (*q)->bind_all(r.token_id, r.amount, now).run(); !e) return e.error();
+    }
+    if (auto e = run(db_, "UPDATE users SET quota = quota - ? WHERE id = ?", r.amount, r.user_id); !e) return e.error();
+
+    const Log& p = r.pending;
+    {
+      auto q = db_.query(kInsertLog);
+      if (!q) return q.error();
+      (*q)->bind_all(r.user_id, p.created_at != 0 ? p.created_at : now, kLogProvisional, p.content, p.username,
+                     p.token_name, p.model_name, r.amount, p.prompt_tokens, p.completion_tokens, p.channel_id,
+                     p.request_id, p.elapsed_time, p.is_stream, p.system_prompt_reset, r.token_id);
+      if (auto e = (*q)->run(); !e) return e.error();
+    }
+    const int64_t log_id = db_.last_insert_rowid();
+    if (auto e = tx->commit(); !e) return e.error();
+    return log_id;
+  }
+
+  Result<void> settle(const Settlement& s) override {
+    if (s.quota < 0) return Error::make(ErrorKind::internal, "settlement of a negative quota");
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    // Turning the row from provisional into consume is the guard: a second settle (or a settle
+    // after a refund) finds nothing to turn and moves no money.
+    {
+      auto q = db_.query(
+          "UPDATE logs SET type = ?, quota = ?, prompt_tokens = ?, completion_tokens = ?, elapsed_time = ?, "
+          "is_stream = ?, model_name = ?, content = ? WHERE id = ? AND type = ?");
+      if (!q) return q.error();
+      (*q)->bind_all(kLogConsume, s.quota, s.prompt_tokens, s.completion_tokens, s.elapsed_ms, s.is_stream,
+                     s.model_name, s.content, s.log_id, kLogProvisional);
+      if (auto r = (*q)->run(); !r) return r;
+    }
+    if (db_.changes() == 0) return {};
+    const int64_t delta = s.quota - s.pre_charged;
+    if (auto r = run(db_, kTokenApplyDelta, s.token_id, delta); !r) return r;
+    if (auto r =
+            run(db_,
+                "UPDATE users SET quota = quota - ?, used_quota = used_quota + ?, request_count = request_count + 1 "
+                "WHERE id = ?",
+                delta, s.quota, s.user_id);
+        !r)
+      return r;
+    if (s.channel_id != 0) {
+      if (auto r = run(db_, "UPDATE channels SET used_quota = used_quota + ? WHERE id = ?", s.quota, s.channel_id); !r)
+        return r;
+    }
+    return tx->commit();
+  }
+
+  Result<void> refund(const Refund& r) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    auto done = refund_row(r.log_id, r.token_id, r.user_id, r.pre_charged, r.elapsed_ms, r.content);
+    if (!done) return done.error();
+    return tx->commit();
+  }
+
+  Result<int> reconcile_pending() override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    struct Pending {
+      int64_t id, token_id, user_id, quota, elapsed_time;
+    };
+    auto rows = select_all<Pending>(
+        db_, "SELECT id, token_id, user_id, quota, elapsed_time FROM logs WHERE type = ? ORDER BY id",
+        [](const Statement& s) {
+          return Pending{s.column_int64(0), s.column_int64(1), s.column_int64(2), s.column_int64(3), s.column_int64(4)};
+        },
+        kLogProvisional);
+    if (!rows) return rows.error();
+    int count = 0;
+    for (const Pending& p : *rows) {
+      auto done = refund_row(p.id, p.token_id, p.user_id, p.quota, p.elapsed_time, kStartupRefund);
+      if (!done) return done.error();
+      if (*done) ++count;
+    }
+    if (auto c = tx->commit(); !c) return c.error();
+    return count;
+  }
+
+  // ---- logs ----
+
+  Result<std::vector<Log>> list_logs(const LogFilter& f) override {
+    using Param = std::variant<int64_t, std::string>;
+    std::string sql = "SELECT " + kLogCols + " FROM logs WHERE 1 = 1";
+    std::vector<Param> params;
+    auto add = [&](const char* clause, Param p) {
+      sql += clause;
+      params.push_back(std::move(p));
+    };
+    if (f.type) add(" AND type = ?", int64_t{*f.type});
+    if (f.user_id) add(" AND user_id = ?", *f.user_id);
+    if (!f.username.empty()) add(" AND username = ?", f.username);
+    if (!f.token_name.empty()) add(" AND token_name = ?", f.token_name);
+    if (!f.model_name.empty()) add(" AND model_name = ?", f.model_name);
+    if (f.channel_id) add(" AND channel = ?", *f.channel_id);
+    if (f.start_timestamp != 0) add(" AND created_at >= ?", f.start_timestamp);
+    if (f.end_timestamp != 0) add(" AND created_at <= ?", f.end_timestamp);
+    // limit <= 0: no limit (SQLite's LIMIT -1)
+    add(" ORDER BY id DESC LIMIT ?", int64_t{f.limit > 0 ? f.limit : -1});
+    add(" OFFSET ?", int64_t{f.offset > 0 ? f.offset : 0});
+
+    // At most 2^8 distinct texts, so the statement cache stays small.
+    auto q = db_.query(sql);
+    if (!q) return q.error();
+    int i = 0;
+    for (const Param& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
+    std::vector<Log> out;
+    for (;;) {
+      auto row = (*q)->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      out.push_back(read_log(**q));
+    }
+    return out;
+  }
+
+  Result<Log> get_log_by_request_id(const std::string& request_id) override {
+    static const std::string sql = "SELECT " + kLogCols + " FROM logs WHERE request_id = ? ORDER BY id DESC LIMIT 1";
+    auto l = select_one<Log>(db_, sql, read_log, request_id);
+    if (!l) return l.error();
+    if (!*l) return Error::make(ErrorKind::not_found, "log with request id " + request_id + " not found");
+    return std::move(**l);
+  }
+
+ private:
+  Result<void> insert_user_row(User& u) {
+    auto q = db_.query(kInsertUser);
+    if (!q) return q.error();
+    Statement& s = **q;
+    s.bind_all(u.username, u.password, u.display_name, u.role, u.status, u.email);
+    s.bind_text_or_null(7, u.access_token);  // UNIQUE: "no token" must not collide
+    s.bind(8, u.quota).bind(9, u.used_quota).bind(10, u.request_count).bind(11, u.group);
+    s.bind_text_or_null(12, u.aff_code).bind(13, u.inviter_id);
+    if (auto r = s.run(); !r) return r;
+    u.id = db_.last_insert_rowid();
+    return {};
+  }
+
+  Result<void> insert_token_row(Token& t) {
+    auto q = db_.query(kInsertToken);
+    if (!q) return q.error();
+    (*q)->bind_all(t.user_id, t.key, t.status, t.name, t.created_time, t.accessed_time, t.expired_time, t.remain_quota,
+                   t.unlimited_quota, t.used_quota, t.models, t.subnet);
+    if (auto r = (*q)->run(); !r) return r;
+    t.id = db_.last_insert_rowid();
+    return {};
+  }
+
+  // One row per (group, model) of the channel; caller holds the transaction.
+  Result<void> rebuild_abilities(const Channel& c) {
+    if (auto r = run(db_, "DELETE FROM abilities WHERE channel_id = ?", c.id); !r) return r;
+    const bool enabled = c.status == static_cast<int>(ChannelStatus::enabled);
+    const auto models = split_csv(c.models);
+    for (const auto& group : split_csv(c.group)) {
+      for (const auto& model : models) {
+        // OR IGNORE: a model listed twice is one ability.
+        if (auto r = run(db_, kInsertAbility, group, model, c.id, enabled, c.priority); !r) return r;
+      }
+    }
+    return {};
+  }
+
+  // A refusal that changes the token's status must still be committed.
+  Result<void> mark_token_and_commit(Transaction& tx, int64_t token_id, int status) {
+    if (auto r = run(db_, "UPDATE tokens SET status = ? WHERE id = ?", status, token_id); !r) return r;
+    return tx.commit();
+  }
+
+  // Gives a provisional row's pre-charge back; false when the row was no longer provisional.
+  // Caller holds the transaction.
+  Result<bool> refund_row(int64_t log_id, int64_t token_id, int64_t user_id, int64_t pre_charged, int64_t elapsed_ms,
+                          const std::string& content) {
+    if (auto r =
+            run(db_, "UPDATE logs SET type = ?, quota = 0, elapsed_time = ?, content = ? WHERE id = ? AND type = ?",
+                kLogConsume, elapsed_ms, content, log_id, kLogProvisional);
+        !r)
+      return r.error();
+    if (db_.changes() == 0) return false;
+    if (auto r = run(db_, kTokenApplyDelta, token_id, -pre_charged); !r) return r.error();
+    if (auto r = run(db_, "UPDATE users SET quota = quota + ? WHERE id = ?", pre_charged, user_id); !r)
+      return r.error();
+    return true;
+  }
+
+  Db db_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts) { return std::make_unique<SqliteStore>(opts); }
+
+}  // namespace oneapi::store
