@@ -61,8 +61,9 @@ class HttpClient {
 
   size_t idle_connections() const;
 
+  struct Impl;  // internal; public so the response type in http_client.cpp can name it
+
  private:
-  struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,276 @@
+#include "net/http_client.hpp"
+
+#include <mutex>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "net/asio.hpp"
+
+namespace oneapi::net {
+
+namespace {
+
+struct Url {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string target;
+  std::string host_header;
+  std::string pool_key;
+};
+
+Result<Url> parse_url(const std::string& url) {
+  Url u;
+  std::string_view rest = url;
+  if (rest.rfind("https://", 0) == 0) {
+    u.tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    rest.remove_prefix(7);
+  } else {
+    return Error::make(ErrorKind::invalid_request, "unsupported URL (want http:// or https://): " + url);
+  }
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  if (authority.empty()) return Error::make(ErrorKind::invalid_request, "URL has no host: " + url);
+  std::string_view host = authority, port;
+  if (authority.front() == '[') {  // IPv6 literal
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return Error::make(ErrorKind::invalid_request, "bad IPv6 host in URL: " + url);
+    host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (!port.empty() && port.find_first_not_of("0123456789") != std::string_view::npos)
+    return Error::make(ErrorKind::invalid_request, "bad port in URL: " + url);
+  u.host = std::string(host);
+  u.port = port.empty() ? (u.tls ? "443" : "80") : std::string(port);
+  u.host_header = std::string(authority);
+  u.pool_key = (u.tls ? "https://" : "http://") + u.host + ":" + u.port;
+  return u;
+}
+
+Error transport_error(const std::string& what, const beast::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    Error e = Error::make(ErrorKind::upstream_timeout, what + ": timed out", "upstream_timeout");
+    e.retryable = true;
+    return e;
+  }
+  Error e = Error::make(ErrorKind::upstream_error, what + ": " + ec.message(), "do_request_failed");
+  e.retryable = true;
+  return e;
+}
+
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  void close() {
+    beast::error_code ignored;
+    lowest().socket().shutdown(asio::socket_base::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+  }
+};
+
+template <class F>
+auto with_stream(Connection& c, F&& f) {
+  return c.tls ? f(*c.tls) : f(*c.plain);
+}
+
+}  // namespace
+
+struct HttpClient::Impl {
+  asio::io_context& ioc;
+  ClientOptions options;
+  ssl::context ssl_ctx{ssl::context::tls_client};
+  std::mutex mu;  // guards `idle`
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+
+  Impl(asio::io_context& io, ClientOptions o) : ioc(io), options(std::move(o)) {
+    ssl_ctx.set_default_verify_paths();  // honours SSL_CERT_FILE / SSL_CERT_DIR
+    if (!options.ca_file.empty()) ssl_ctx.load_verify_file(options.ca_file);
+    ssl_ctx.set_verify_mode(ssl::verify_peer);
+  }
+
+  std::unique_ptr<Connection> take_idle(const std::string& key) {
+    std::lock_guard lock(mu);
+    auto it = idle.find(key);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+
+  void give_back(const std::string& key, std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mu);
+    auto& list = idle[key];
+    if (list.size() >= options.max_idle_per_host) {
+      c->close();
+      return;
+    }
+    list.push_back(std::move(c));
+  }
+
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Url& u) {
+    tcp::resolver resolver(ioc);
+    auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kTok);
+    if (rec) co_return transport_error("resolve " + u.host + " failed", rec);
+    auto c = std::make_unique<Connection>();
+    if (u.tls) c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, ssl_ctx);
+    else c->plain = std::make_unique<beast::tcp_stream>(ioc);
+    auto& tcp_stream = c->lowest();
+    tcp_stream.expires_after(options.connect_timeout);
+    auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, kTok);
+    if (cec) co_return transport_error("connect to " + u.host + ":" + u.port + " failed", cec);
+    beast::error_code ignored;
+    tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
+    if (u.tls) {
+      if (!SSL_set_tlsext_host_name(c->tls->native_handle(), u.host.c_str()))
+        co_return Error::make(ErrorKind::upstream_error, "TLS: cannot set SNI host name " + u.host, "do_request_failed");
+      c->tls->set_verify_callback(ssl::host_name_verification(u.host));
+      auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, kTok);
+      if (hec) co_return transport_error("TLS handshake with " + u.host + " failed", hec);
+    }
+    co_return std::move(c);
+  }
+};
+
+namespace {
+
+class Response final : public ClientResponse {
+ public:
+  Response(std::shared_ptr<HttpClient::Impl> impl, std::string key, std::unique_ptr<Connection> conn)
+      : impl_(std::move(impl)), key_(std::move(key)), conn_(std::move(conn)) {
+    parser_.body_limit(boost::none);
+    parser_.header_limit(64 * 1024);
+  }
+
+  ~Response() override {
+    // Reuse only a connection whose response was read to the end; anything else is closed,
+    // which also tells the upstream to stop generating.
+    if (conn_ && parser_.is_done() && parser_.keep_alive()) impl_->give_back(key_, std::move(conn_));
+    else if (conn_) conn_->close();
+  }
+
+  // Reads the status line and headers.
+  asio::awaitable<beast::error_code> read_head(std::chrono::milliseconds timeout) {
+    if (timeout.count() > 0) conn_->lowest().expires_after(timeout);
+    else conn_->lowest().expires_never();
+    auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) {
+      return http::async_read_header(s, conn_->buffer, parser_, kTok);
+    });
+    if (!ec) {
+      status_ = static_cast<int>(parser_.get().result_int());
+      for (const auto& f : parser_.get()) headers_.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+    }
+    co_return ec;
+  }
+
+  int status() const override { return status_; }
+  const Headers& headers() const override { return headers_; }
+
+  asio::awaitable<Result<std::string>> read_some() override {
+    char buf[16 * 1024];
+    while (!parser_.is_done()) {
+      parser_.get().body().data = buf;
+      parser_.get().body().size = sizeof buf;
+      conn_->lowest().expires_after(impl_->options.idle_timeout);
+      auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        if (ec == beast::error::timeout)
+          co_return Error{ErrorKind::upstream_timeout, "upstream read timed out", "upstream_timeout", 0, "", true};
+        co_return Error{ErrorKind::upstream_error, "upstream connection broke: " + ec.message(), "read_response_body_failed", 502, "", true};
+      }
+      const size_t got = sizeof buf - parser_.get().body().size;
+      if (got > 0) co_return std::string(buf, got);
+    }
+    co_return std::string();
+  }
+
+  asio::awaitable<Result<std::string>> read_all(size_t limit) override {
+    std::string all;
+    for (;;) {
+      auto piece = co_await read_some();
+      if (!piece) co_return piece.error();
+      if (piece->empty()) co_return all;
+      all += *piece;
+      if (all.size() > limit)
+        co_return Error::make(ErrorKind::upstream_error, "upstream response larger than " + std::to_string(limit) + " bytes",
+                              "read_response_body_failed");
+    }
+  }
+
+  asio::awaitable<beast::error_code> write(http::request<http::string_body>& req) {
+    conn_->lowest().expires_after(impl_->options.connect_timeout);
+    auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) { return http::async_write(s, req, kTok); });
+    co_return ec;
+  }
+
+ private:
+  std::shared_ptr<HttpClient::Impl> impl_;
+  std::string key_;
+  std::unique_ptr<Connection> conn_;
+  http::response_parser<http::buffer_body> parser_;
+  int status_ = 0;
+  Headers headers_;
+};
+
+}  // namespace
+
+HttpClient::HttpClient(asio::io_context& ioc, ClientOptions options)
+    : impl_(std::make_shared<Impl>(ioc, std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+size_t HttpClient::idle_connections() const {
+  std::lock_guard lock(impl_->mu);
+  size_t n = 0;
+  for (auto& [k, v] : impl_->idle) n += v.size();
+  return n;
+}
+
+asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(ClientRequest request) {
+  auto url = parse_url(request.url);
+  if (!url) co_return url.error();
+  http::request<http::string_body> req;
+  req.method_string(request.method);
+  req.target(url->target);
+  req.version(11);
+  req.set(http::field::host, url->host_header);
+  for (auto& h : request.headers) req.set(h.name, h.value);
+  req.keep_alive(true);
+  req.body() = std::move(request.body);
+  req.prepare_payload();
+
+  // A pooled connection may have been closed by the upstream meanwhile: if it fails before any
+  // byte of the answer, try once more on a fresh connection.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto conn = attempt == 0 ? impl_->take_idle(url->pool_key) : nullptr;
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto fresh = co_await impl_->connect(*url);
+      if (!fresh) co_return fresh.error();
+      conn = std::move(*fresh);
+    }
+    auto response = std::make_unique<Response>(impl_, url->pool_key, std::move(conn));
+    if (auto ec = co_await response->write(req)) {
+      if (reused) continue;
+      co_return transport_error("sending the request to " + url->host_header + " failed", ec);
+    }
+    if (auto ec = co_await response->read_head(impl_->options.response_timeout)) {
+      if (reused && ec != beast::error::timeout) continue;
+      co_return transport_error("reading the response of " + url->host_header + " failed", ec);
+    }
+    co_return std::unique_ptr<ClientResponse>(std::move(response));
+  }
+  co_return Error::make(ErrorKind::upstream_error, "upstream " + url->host_header + " closed the connection",
+                        "do_request_failed");
+}
+
+}  // namespace oneapi::net

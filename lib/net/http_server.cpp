@@ -1,0 +1,332 @@
+#include "net/http_server.hpp"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <list>
+#include <mutex>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+#include "net/asio.hpp"
+
+namespace oneapi::net {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// A connection the server may have to close on shutdown while it waits for a next request.
+struct ConnectionEntry {
+  std::function<void()> close;
+  std::atomic<bool> busy{false};
+};
+
+}  // namespace
+
+std::string ServerRequest::query_param(std::string_view name) const {
+  std::string_view q = query;
+  while (!q.empty()) {
+    size_t amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (url_decode(pair.substr(0, eq)) == name)
+      return eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  asio::io_context& ioc;
+  Handler handler;
+  ServerLimits limits;
+  std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
+  std::vector<std::unique_ptr<unix_socket::acceptor>> unix_acceptors;
+  std::atomic<bool> stopping{false};
+  std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> connections{0};
+  std::mutex mu;  // guards `open`
+  std::list<std::shared_ptr<ConnectionEntry>> open;
+
+  Impl(asio::io_context& io, Handler h, ServerLimits l) : ioc(io), handler(std::move(h)), limits(l) {}
+
+  template <class Stream>
+  asio::awaitable<void> session(std::shared_ptr<Stream> stream, std::string peer_ip, bool over_unix);
+  template <class Acceptor>
+  asio::awaitable<void> accept_loop(Acceptor& acceptor);
+};
+
+namespace {
+
+std::string error_body(ErrorKind kind, std::string msg) {
+  return to_openai_error_json(Error::make(kind, std::move(msg)));
+}
+
+template <class Stream>
+class Writer final : public ResponseWriter {
+ public:
+  Writer(Stream& s, unsigned version, bool keep_alive, std::chrono::milliseconds timeout)
+      : stream_(s), version_(version), keep_alive_(keep_alive), timeout_(timeout) {}
+
+  asio::awaitable<bool> send(int status, Headers headers, std::string body) override {
+    if (started_) co_return false;
+    started_ = true;
+    http::response<http::string_body> res{static_cast<http::status>(status), version_};
+    for (auto& h : headers) res.set(h.name, h.value);
+    res.keep_alive(keep_alive_);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await http::async_write(stream_, res, kTok);
+    failed_ = failed_ || ec;
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> begin_stream(int status, Headers headers) override {
+    if (started_) co_return false;
+    started_ = true;
+    streaming_ = true;
+    http::response<http::empty_body> res{static_cast<http::status>(status), version_};
+    for (auto& h : headers) res.set(h.name, h.value);
+    res.keep_alive(keep_alive_);
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await http::async_write_header(stream_, sr, kTok);
+    failed_ = failed_ || ec;
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> write_chunk(std::string_view data) override {
+    if (!streaming_ || failed_ || ended_) co_return false;
+    if (data.empty()) co_return true;  // an empty chunk would end the body
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())), kTok);
+    failed_ = failed_ || ec;
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> end_stream() override {
+    if (!streaming_ || failed_ || ended_) co_return false;
+    ended_ = true;
+    stream_.expires_after(timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTok);
+    failed_ = failed_ || ec;
+    co_return !ec;
+  }
+
+  bool started() const override { return started_; }
+  // The connection can carry another request only after a complete, successful response.
+  bool reusable() const { return keep_alive_ && !failed_ && (!streaming_ || ended_); }
+
+ private:
+  Stream& stream_;
+  unsigned version_;
+  bool keep_alive_;
+  std::chrono::milliseconds timeout_;
+  bool started_ = false;
+  bool streaming_ = false;
+  bool ended_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, std::string peer_ip, bool over_unix) {
+  auto self = shared_from_this();
+  auto entry = std::make_shared<ConnectionEntry>();
+  std::weak_ptr<Stream> weak = stream;
+  entry->close = [weak, this] {
+    asio::post(ioc, [weak] {
+      if (auto s = weak.lock()) {
+        beast::error_code ignored;
+        s->socket().shutdown(asio::socket_base::shutdown_both, ignored);
+        s->socket().close(ignored);
+      }
+    });
+  };
+  std::list<std::shared_ptr<ConnectionEntry>>::iterator registered;
+  {
+    std::lock_guard lock(mu);
+    registered = open.insert(open.end(), entry);
+  }
+  ++connections;
+  beast::flat_buffer buffer;
+  for (;;) {
+    if (stopping) break;
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(limits.body_limit);
+    parser.header_limit(64 * 1024);
+    stream->expires_after(buffer.size() > 0 ? limits.header_timeout : limits.idle_timeout);
+    auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kTok);
+    if (ec) {
+      const bool had_bytes = n > 0 || buffer.size() > 0 || parser.got_some();
+      if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        Writer<Stream> w(*stream, 11, false, limits.write_timeout);
+        const bool body = ec == http::error::body_limit;
+        // Built outside the co_await: g++ 12 double-destroys ?: temporaries inside one.
+        std::string message = body ? "request body too large (limit " + std::to_string(limits.body_limit) + " bytes)"
+                                   : std::string("request headers too large");
+        std::string answer = error_body(ErrorKind::payload_too_large, std::move(message));
+        co_await w.send(body ? 413 : 431, json_headers(), std::move(answer));
+      } else if (had_bytes && ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                 ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+        Writer<Stream> w(*stream, 11, false, limits.write_timeout);
+        co_await w.send(400, json_headers(), error_body(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
+      }
+      break;
+    }
+    entry->busy = true;
+    ++in_flight;
+    auto& msg = parser.get();
+    ServerRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(16);
+    for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+    req.body = std::move(msg.body());
+    req.peer_ip = peer_ip;
+    req.over_unix = over_unix;
+    Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits.write_timeout);
+    try {
+      co_await handler(req, writer);
+    } catch (const std::exception& e) {
+      spdlog::error("handler for {} {} failed: {}", req.method, req.path, e.what());
+    }
+    if (!writer.started())
+      co_await writer.send(500, json_headers(), error_body(ErrorKind::internal, "internal error: no response"));
+    --in_flight;
+    entry->busy = false;
+    if (!writer.reusable()) break;
+  }
+  beast::error_code ignored;
+  stream->socket().shutdown(asio::socket_base::shutdown_send, ignored);
+  stream->socket().close(ignored);
+  {
+    std::lock_guard lock(mu);
+    open.erase(registered);
+  }
+  --connections;
+}
+
+template <class Acceptor>
+asio::awaitable<void> HttpServer::Impl::accept_loop(Acceptor& acceptor) {
+  auto self = shared_from_this();
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kTok);
+    if (stopping || ec == asio::error::operation_aborted) co_return;
+    if (ec) {  // e.g. too many open files: back off instead of spinning
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(kTok);
+      continue;
+    }
+    auto on_done = [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection ended with an exception: {}", ex.what());
+      }
+    };
+    if constexpr (std::is_same_v<Acceptor, tcp::acceptor>) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::string ip = socket.remote_endpoint(ignored).address().to_string();
+      if (ip.rfind("::ffff:", 0) == 0) ip = ip.substr(7);
+      auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+      asio::co_spawn(ioc, session(std::move(stream), std::move(ip), false), on_done);
+    } else {
+      using UnixStream = beast::basic_stream<unix_socket, asio::any_io_executor, beast::unlimited_rate_policy>;
+      auto stream = std::make_shared<UnixStream>(std::move(socket));
+      asio::co_spawn(ioc, session(std::move(stream), std::string(), true), on_done);
+    }
+  }
+}
+
+HttpServer::HttpServer(asio::io_context& ioc, Handler handler, ServerLimits limits)
+    : impl_(std::make_shared<Impl>(ioc, std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() {
+  impl_->stopping = true;
+  beast::error_code ignored;
+  for (auto& a : impl_->tcp_acceptors) a->close(ignored);
+  for (auto& a : impl_->unix_acceptors) a->close(ignored);
+}
+
+uint16_t HttpServer::listen_tcp(const std::string& address, uint16_t port) {
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->ioc);
+  tcp::endpoint ep{asio::ip::make_address(address), port};
+  acceptor->open(ep.protocol());
+  acceptor->set_option(asio::socket_base::reuse_address(true));
+  acceptor->bind(ep);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+  const uint16_t bound = acceptor->local_endpoint().port();
+  auto& ref = *acceptor;
+  impl_->tcp_acceptors.push_back(std::move(acceptor));
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(ref), asio::detached);
+  return bound;
+}
+
+void HttpServer::listen_unix(const std::string& path) {
+  std::error_code fs_ec;
+  if (std::filesystem::is_socket(path, fs_ec)) std::filesystem::remove(path, fs_ec);  // stale socket
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, fs_ec);
+  auto acceptor = std::make_unique<unix_socket::acceptor>(impl_->ioc);
+  acceptor->open();
+  const mode_t old_mask = ::umask(0177);  // the socket file is born 0600: root-equivalent
+  beast::error_code ec;
+  acceptor->bind(unix_socket::endpoint(path), ec);
+  ::umask(old_mask);
+  if (ec) throw std::runtime_error("cannot bind admin socket " + path + ": " + ec.message());
+  ::chmod(path.c_str(), 0600);
+  acceptor->listen();
+  auto& ref = *acceptor;
+  impl_->unix_acceptors.push_back(std::move(acceptor));
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(ref), asio::detached);
+}
+
+void HttpServer::stop_accepting() {
+  impl_->stopping = true;
+  asio::post(impl_->ioc, [impl = impl_] {
+    beast::error_code ignored;
+    for (auto& a : impl->tcp_acceptors) a->close(ignored);
+    for (auto& a : impl->unix_acceptors) a->close(ignored);
+  });
+  std::lock_guard lock(impl_->mu);
+  for (auto& e : impl_->open)
+    if (!e->busy) e->close();
+}
+
+size_t HttpServer::in_flight() const { return impl_->in_flight; }
+size_t HttpServer::connections() const { return impl_->connections; }
+
+}  // namespace oneapi::net
