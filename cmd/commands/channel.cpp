@@ -1,0 +1,250 @@
+#include "commands/channel.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "admin/protocol.hpp"
+#include "channel_types.hpp"
+#include "client.hpp"
+#include "commands/common.hpp"
+#include "output.hpp"
+
+namespace oneapi::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::string channel_status_name(int64_t status) {
+  switch (status) {
+    case 1: return "enabled";
+    case 2: return "disabled";
+    case 3: return "auto-disabled";
+    default: return std::to_string(status);
+  }
+}
+
+// The admin API never sends channel keys; drop one anyway so a key can never reach the terminal.
+void drop_keys(json& data) {
+  if (data.is_object()) data.erase("key");
+  if (data.is_array())
+    for (auto& item : data) drop_keys(item);
+}
+
+void print_channel(const json& c) {
+  Fields f{{"id", text(c, "id")},
+           {"name", text(c, "name")},
+           {"type", channel_type_name(static_cast<int>(integer(c, "type"))) + " (" + text(c, "type") + ")"},
+           {"status", channel_status_name(integer(c, "status"))},
+           {"base_url", text(c, "base_url").empty() ? "(type default)" : text(c, "base_url")},
+           {"models", text(c, "models")},
+           {"group", text(c, "group")},
+           {"priority", text(c, "priority")},
+           {"weight", text(c, "weight")}};
+  if (auto m = text(c, "model_mapping"); !m.empty() && m != "{}") f.emplace_back("model_mapping", m);
+  if (auto s = text(c, "system_prompt"); !s.empty()) f.emplace_back("system_prompt", s);
+  if (integer(c, "test_time") > 0)
+    f.emplace_back("last_test", format_time(integer(c, "test_time")) + " (" + text(c, "response_time") + " ms)");
+  f.emplace_back("used_quota", text(c, "used_quota"));
+  f.emplace_back("created", format_time(integer(c, "created_time")));
+  print_fields(f);
+}
+
+struct ChannelArgs {
+  int64_t id = 0;
+  std::string type, name, base_url, key, models, group, model_mapping, system_prompt;
+  int64_t priority = 0, weight = 0;
+  CLI::Option *type_opt = nullptr, *name_opt = nullptr, *base_url_opt = nullptr, *key_opt = nullptr,
+              *models_opt = nullptr, *group_opt = nullptr, *priority_opt = nullptr, *weight_opt = nullptr,
+              *mapping_opt = nullptr, *prompt_opt = nullptr;
+};
+
+// The flags of `channel add` (required ones marked) and `channel update` (all optional).
+void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
+  a.type_opt = sub->add_option("--type", a.type, "Channel type: " + channel_type_names() + ", or One API's number");
+  a.name_opt = sub->add_option("--name", a.name, "Channel name");
+  a.base_url_opt =
+      sub->add_option("--base-url", a.base_url, "Upstream base URL (default: the type's official URL, if any)");
+  a.key_opt = sub->add_option("--key", a.key, "Upstream API key; - reads it from standard input");
+  a.models_opt = sub->add_option("--models", a.models, "Comma-separated models the channel serves");
+  a.group_opt = sub->add_option("--group", a.group, "Comma-separated user groups (default: default)");
+  a.priority_opt = sub->add_option("--priority", a.priority, "Priority; higher is tried first (default 0)");
+  a.weight_opt =
+      sub->add_option("--weight", a.weight, "Weight among channels of equal priority (default 0)")
+          ->check(kNonNegativeInt);
+  a.mapping_opt =
+      sub->add_option("--model-mapping", a.model_mapping, "JSON object renaming models, e.g. '{\"gpt-4\":\"gpt-4o\"}'");
+  a.prompt_opt = sub->add_option("--system-prompt", a.system_prompt, "System prompt forced on every request");
+  if (for_add) {
+    a.type_opt->required();
+    a.name_opt->required();
+    a.key_opt->required();
+    a.models_opt->required();
+  }
+}
+
+// Builds the POST/PUT body from the flags given; returns an exit code other than 0 on bad input.
+int channel_body(ChannelArgs& a, json& body) {
+  if (given(a.type_opt)) {
+    auto type = parse_channel_type(a.type);
+    if (!type) return usage_error("--type: unknown channel type '" + a.type + "' (use " + channel_type_names() + " or a number)");
+    body["type"] = *type;
+  }
+  if (given(a.name_opt)) body["name"] = a.name;
+  if (given(a.base_url_opt)) body["base_url"] = a.base_url;
+  if (given(a.key_opt)) {
+    if (!resolve_stdin_value(a.key)) return usage_error("--key -: no key on standard input");
+    body["key"] = a.key;
+  }
+  if (given(a.models_opt)) body["models"] = a.models;
+  if (given(a.group_opt)) body["group"] = a.group;
+  if (given(a.priority_opt)) body["priority"] = a.priority;
+  if (given(a.weight_opt)) body["weight"] = a.weight;
+  if (given(a.mapping_opt)) {
+    if (a.model_mapping.empty()) {
+      body["model_mapping"] = "";  // clears the mapping
+    } else {
+      auto m = json::parse(a.model_mapping, nullptr, false);
+      if (m.is_discarded() || !m.is_object())
+        return usage_error("--model-mapping must be a JSON object like '{\"gpt-4\":\"gpt-4o\"}'");
+      for (auto& [k, v] : m.items())
+        if (!v.is_string()) return usage_error("--model-mapping: the value of \"" + k + "\" must be a string");
+      body["model_mapping"] = m.dump();
+    }
+  }
+  if (given(a.prompt_opt)) body["system_prompt"] = a.system_prompt;
+  return kExitOk;
+}
+
+int show_channel(const Context& ctx, Reply reply) {
+  drop_keys(reply.data);
+  return show(ctx, reply, print_channel);
+}
+
+int run_list(const Context& ctx) {
+  Reply r = call(ctx, "GET", std::string(admin::kChannel));
+  drop_keys(r.data);
+  return show(ctx, r, [](const json& list) {
+    Table t({"ID", "NAME", "TYPE", "STATUS", "GROUP", "PRIORITY", "WEIGHT", "MODELS", "RESPONSE"});
+    for (const auto& c : list) {
+      const int64_t tested = integer(c, "test_time");
+      t.add({text(c, "id"), text(c, "name"), channel_type_name(static_cast<int>(integer(c, "type"))),
+             channel_status_name(integer(c, "status")), text(c, "group"), text(c, "priority"), text(c, "weight"),
+             truncate(text(c, "models"), 40), tested > 0 ? text(c, "response_time") + " ms" : "-"});
+    }
+    t.print("no channels");
+  });
+}
+
+struct TestArgs {
+  int64_t id = 0;
+  bool all = false;
+  bool include_disabled = false;
+  std::string model;
+  CLI::Option* id_opt = nullptr;
+};
+
+int run_test(const Context& ctx, const TestArgs& a) {
+  if (!given(a.id_opt) && !a.all) return usage_error("channel test: give a channel ID or --all");
+  if (a.include_disabled && !a.all) return usage_error("channel test: --include-disabled needs --all");
+  std::string target = std::string(admin::kChannelTest);
+  if (given(a.id_opt)) target += "/" + std::to_string(a.id);
+  target = with_query(target, {{"model", a.model}, {"all", a.include_disabled ? "1" : ""}});
+  Reply r = call(ctx, "GET", target);
+  if (!r.ok()) return fail(r);
+  json results = r.data.is_array() ? r.data : json::array({r.data});
+  bool all_ok = true;
+  for (const auto& res : results) all_ok = all_ok && boolean(res, "success");
+  if (ctx.json) {
+    print_json(r.data);  // the data as sent: an object for one channel, an array for --all
+  } else {
+    Table t({"ID", "NAME", "RESULT", "TIME", "MESSAGE"});
+    for (const auto& res : results)
+      t.add({text(res, "channel_id"), text(res, "name"), boolean(res, "success") ? "ok" : "FAILED",
+             format_seconds(number(res, "time")), truncate(sanitize(text(res, "message")), 100)});
+    t.print(a.include_disabled ? "no channels to test" : "no enabled channels to test");
+  }
+  return all_ok ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void setup_channel(CLI::App& app, Context& ctx) {
+  CLI::App* channel = app.add_subcommand("channel", "Manage upstream channels");
+
+  {
+    CLI::App* sub = channel->add_subcommand("list", "List channels");
+    sub->callback([&ctx] { ctx.action = [&ctx] { return run_list(ctx); }; });
+  }
+  {
+    auto id = std::make_shared<int64_t>(0);
+    CLI::App* sub = channel->add_subcommand("get", "Show one channel (its key is never shown)");
+    add_id(sub, *id, "channel");
+    sub->callback([&ctx, id] {
+      ctx.action = [&ctx, id] { return show_channel(ctx, call(ctx, "GET", std::string(admin::kChannel) + std::to_string(*id))); };
+    });
+  }
+  {
+    auto a = std::make_shared<ChannelArgs>();
+    CLI::App* sub = channel->add_subcommand("add", "Add a channel and print it with its new id");
+    add_channel_flags(sub, *a, true);
+    sub->callback([&ctx, a] {
+      ctx.action = [&ctx, a] {
+        json body = json::object();
+        if (int rc = channel_body(*a, body); rc != kExitOk) return rc;
+        return show_channel(ctx, call(ctx, "POST", std::string(admin::kChannel), body));
+      };
+    });
+  }
+  {
+    auto a = std::make_shared<ChannelArgs>();
+    CLI::App* sub = channel->add_subcommand("update", "Change the given fields of a channel");
+    add_id(sub, a->id, "channel");
+    add_channel_flags(sub, *a, false);
+    sub->callback([&ctx, a] {
+      ctx.action = [&ctx, a] {
+        json body = {{"id", a->id}};
+        if (int rc = channel_body(*a, body); rc != kExitOk) return rc;
+        if (body.size() == 1) return usage_error("channel update: nothing to change (give at least one flag)");
+        return show_channel(ctx, call(ctx, "PUT", std::string(admin::kChannel), body));
+      };
+    });
+  }
+  for (const auto& [name, status] : {std::pair<const char*, int>{"enable", 1}, {"disable", 2}}) {
+    auto id = std::make_shared<int64_t>(0);
+    CLI::App* sub = channel->add_subcommand(name, status == 1 ? "Enable a channel" : "Disable a channel");
+    add_id(sub, *id, "channel");
+    const std::string verb = status == 1 ? "enabled" : "disabled";
+    sub->callback([&ctx, id, status = status, verb] {
+      ctx.action = [&ctx, id, status, verb] {
+        Reply r = call(ctx, "PUT", std::string(admin::kChannel), json{{"id", *id}, {"status", status}});
+        drop_keys(r.data);
+        return show(ctx, r, [&](const json&) { std::cout << "channel #" << *id << " " << verb << '\n'; });
+      };
+    });
+  }
+  {
+    auto id = std::make_shared<int64_t>(0);
+    CLI::App* sub = channel->add_subcommand("delete", "Delete a channel");
+    add_id(sub, *id, "channel");
+    sub->callback([&ctx, id] {
+      ctx.action = [&ctx, id] {
+        Reply r = call(ctx, "DELETE", std::string(admin::kChannel) + std::to_string(*id));
+        return show(ctx, r, [&](const json&) { std::cout << "channel #" << *id << " deleted\n"; });
+      };
+    });
+  }
+  {
+    auto a = std::make_shared<TestArgs>();
+    CLI::App* sub = channel->add_subcommand(
+        "test", "Send a test request through one channel or all of them; exit 1 if any test fails");
+    a->id_opt = sub->add_option("ID", a->id, "Id of the channel")->check(kPositiveInt);
+    auto* all = sub->add_flag("--all", a->all, "Test every enabled channel");
+    a->id_opt->excludes(all);
+    sub->add_flag("--include-disabled", a->include_disabled, "With --all, test disabled channels too");
+    sub->add_option("--model", a->model, "Model to test with (default: gpt-3.5-turbo if served, else the first model)");
+    sub->callback([&ctx, a] { ctx.action = [&ctx, a] { return run_test(ctx, *a); }; });
+  }
+}
+
+}  // namespace oneapi::cli
