@@ -289,7 +289,8 @@ awaitable<json> AdminApi::test_channel(const store::Channel& c, const std::strin
   auto r = co_await relay::test_channel(c, model, d_.test_prompt, d_.client);
   if (r.success) {
     const int64_t id = c.id, ms = r.response_time_ms, now = unix_now();
-    auto saved = co_await d_.store.run([=](store::Store& db) { return db.record_channel_test(id, ms, now); });
+    auto record = [=](store::Store& db) { return db.record_channel_test(id, ms, now); };
+    auto saved = co_await d_.store.run(std::move(record));
     if (!saved) spdlog::warn("recording the test of channel #{} failed: {}", id, saved.error().message);
   }
   co_return json{{"channel_id", c.id},
@@ -311,11 +312,6 @@ awaitable<void> AdminApi::reload_catalog() {
 }
 
 namespace {
-
-struct Route {
-  std::string_view method;
-  std::vector<std::string_view> parts;  // path split on '/', without "api"
-};
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> out;
@@ -339,256 +335,167 @@ int64_t query_int(const net::ServerRequest& req, std::string_view name, int64_t 
 
 }  // namespace
 
-awaitable<bool> AdminApi::handle(net::ServerRequest& req, net::ResponseWriter& writer) {
-  auto parts = split_path(req.path);
-  if (parts.size() < 2 || parts[0] != "api") co_return false;
-  const std::string_view resource = parts[1];
-  const std::string_view m = req.method;
-  auto& store = d_.store;
-  std::optional<json> reply;
-  bool changed = false;
+namespace {
 
-  auto done = [&](auto&& result, auto&& to_data) {
-    if (result) reply = ok(to_data(*result));
-    else reply = fail(result.error());
-  };
-  auto done_void = [&](const Result<void>& result) { reply = result ? ok() : fail(result.error()); };
+// What a matched route needs done. Everything but channel tests is one task on the store thread
+// that returns the envelope; the coroutine that serves the request only hops there and back.
+// (Building requests in plain functions also keeps g++ 12 away from large coroutine frames,
+// where it corrupted locals.)
+struct Matched {
+  std::optional<json> immediate;             // answer without touching the database
+  std::function<json(store::Store&)> work;   // or: run this on the store thread
+  bool changes = false;                      // reload the catalog after a success
+  bool test = false;                         // or: channel tests (need the network)
+  std::vector<int64_t> test_ids;             // empty = every channel that qualifies
+  bool test_include_disabled = false;
+  std::string test_model;
+};
 
-  if (resource == "status" && parts.size() == 2 && m == "GET") {
-    auto c = d_.catalog.get();
-    reply = ok({{"version", ONEAPI_VERSION},
-                {"start_time", d_.start_time},
-                {"uptime_seconds", unix_now() - d_.start_time},
-                {"system_name", c->option("SystemName", "One API")},
-                {"quota_per_unit", c->quota_per_unit},
-                {"display_in_currency", c->option("DisplayInCurrencyEnabled", "true") == "true"},
-                {"channels", c->channels.size()},
-                {"tokens", c->tokens.size()}});
-  } else if (resource == "channel") {
-    if (parts.size() == 2 && m == "GET") {
-      auto r = co_await store.run([](store::Store& db) { return db.list_channels(); });
-      int64_t page = query_int(req, "p", 0), size = query_int(req, "page_size", 0);
-      done(r, [&](const std::vector<store::Channel>& list) {
-        json a = json::array();
-        size_t begin = size > 0 ? static_cast<size_t>(page * size) : 0;
-        size_t end = size > 0 ? begin + static_cast<size_t>(size) : list.size();
-        for (size_t i = begin; i < list.size() && i < end; ++i) a.push_back(channel_json(list[i]));
-        return a;
-      });
-    } else if (parts.size() == 2 && m == "POST") {
-      auto body = parse_body(req.body);
-      if (!body) {
-        reply = fail(body.error());
-      } else {
-        store::Channel c;
-        c.created_time = unix_now();
-        Fields f{*body, {}};
+using Page = std::pair<int64_t, int64_t>;  // page, page size (0 = everything)
+
+template <class T, class F>
+json page_of(const std::vector<T>& list, Page page, F to_json) {
+  json a = json::array();
+  const auto [p, size] = page;
+  size_t begin = size > 0 ? static_cast<size_t>(std::max<int64_t>(p, 0) * size) : 0;
+  size_t end = size > 0 ? begin + static_cast<size_t>(size) : list.size();
+  for (size_t i = begin; i < list.size() && i < end; ++i) a.push_back(to_json(list[i]));
+  return a;
+}
+
+template <class R, class F>
+json envelope(const R& r, F to_data) {
+  return r ? ok(to_data(*r)) : fail(r.error());
+}
+
+json envelope_void(const Result<void>& r) { return r ? ok() : fail(r.error()); }
+
+Matched answer(json reply) {
+  Matched m;
+  m.immediate = std::move(reply);
+  return m;
+}
+
+Matched store_work(std::function<json(store::Store&)> work, bool changes = false) {
+  Matched m;
+  m.work = std::move(work);
+  m.changes = changes;
+  return m;
+}
+
+Matched create_channel(const std::string& body) {
+  auto j = parse_body(body);
+  if (!j) return answer(fail(j.error()));
+  store::Channel c;
+  c.created_time = unix_now();
+  Fields f{*j, {}};
+  read_channel_fields(f, c);
+  Result<void> valid = f.error ? Result<void>(*f.error) : validate_channel(c);
+  if (!valid) return answer(fail(valid.error()));
+  return store_work([c](store::Store& db) { return envelope(db.insert_channel(c), channel_json); }, true);
+}
+
+Matched update_channel(const std::string& body) {
+  auto j = parse_body(body);
+  if (!j) return answer(fail(j.error()));
+  if (!j->contains("id") || !(*j)["id"].is_number_integer()) return answer(fail(invalid("id is required")));
+  return store_work(
+      [j = *j](store::Store& db) {
+        auto current = db.get_channel(j["id"].get<int64_t>());
+        if (!current) return fail(current.error());
+        store::Channel c = *current;
+        Fields f{j, {}};
         read_channel_fields(f, c);
         Result<void> valid = f.error ? Result<void>(*f.error) : validate_channel(c);
-        if (!valid) {
-          reply = fail(valid.error());
-        } else {
-          auto r = co_await store.run([c](store::Store& db) { return db.insert_channel(c); });
-          done(r, channel_json);
-          changed = r.has_value();
-        }
-      }
-    } else if (parts.size() == 2 && m == "PUT") {
-      auto body = parse_body(req.body);
-      if (!body) {
-        reply = fail(body.error());
-      } else if (!body->contains("id") || !(*body)["id"].is_number_integer()) {
-        reply = fail(invalid("id is required"));
-      } else {
-        int64_t id = (*body)["id"].get<int64_t>();
-        auto current = co_await store.run([id](store::Store& db) { return db.get_channel(id); });
-        if (!current) {
-          reply = fail(current.error());
-        } else {
-          store::Channel c = *current;
-          Fields f{*body, {}};
-          read_channel_fields(f, c);
-          Result<void> valid = f.error ? Result<void>(*f.error) : validate_channel(c);
-          if (!valid) {
-            reply = fail(valid.error());
-          } else {
-            auto r = co_await store.run([c](store::Store& db) { return db.update_channel(c); });
-            done(r, channel_json);
-            changed = r.has_value();
-          }
-        }
-      }
-    } else if (parts.size() >= 3 && parts[2] == "test" && m == "GET") {
-      std::vector<store::Channel> targets;
-      if (parts.size() == 4) {
-        auto id = parse_id(parts[3]);
-        if (!id) {
-          reply = fail(id.error());
-        } else {
-          auto c = co_await store.run([id = *id](store::Store& db) { return db.get_channel(id); });
-          if (!c) reply = fail(c.error());
-          else targets.push_back(*c);
-        }
-      } else {
-        auto all = co_await store.run([](store::Store& db) { return db.list_channels(); });
-        if (!all) {
-          reply = fail(all.error());
-        } else {
-          const bool include_disabled = req.query_param("all") == "1";
-          for (auto& c : *all)
-            if (include_disabled || c.status == static_cast<int>(store::ChannelStatus::enabled)) targets.push_back(c);
-        }
-      }
-      if (!reply) {
-        json results = json::array();
-        const std::string requested = req.query_param("model");
-        for (const auto& c : targets) {
-          json r = co_await test_channel(c, requested);
-          results.push_back(std::move(r));
-        }
-        changed = !targets.empty();
-        reply = parts.size() == 4 ? ok(results.at(0)) : ok(results);
-      }
-    } else if (parts.size() == 3 && (m == "GET" || m == "DELETE")) {
-      auto id = parse_id(parts[2]);
-      if (!id) {
-        reply = fail(id.error());
-      } else if (m == "GET") {
-        auto r = co_await store.run([id = *id](store::Store& db) { return db.get_channel(id); });
-        done(r, channel_json);
-      } else {
-        auto r = co_await store.run([id = *id](store::Store& db) { return db.delete_channel(id); });
-        done_void(r);
-        changed = r.has_value();
-      }
-    }
-  } else if (resource == "token") {
-    if (parts.size() == 2 && m == "GET") {
-      auto r = co_await store.run([](store::Store& db) { return db.list_tokens(std::nullopt); });
-      int64_t page = query_int(req, "p", 0), size = query_int(req, "page_size", 0);
-      done(r, [&](const std::vector<store::Token>& list) {
-        json a = json::array();
-        size_t begin = size > 0 ? static_cast<size_t>(page * size) : 0;
-        size_t end = size > 0 ? begin + static_cast<size_t>(size) : list.size();
-        for (size_t i = begin; i < list.size() && i < end; ++i) a.push_back(token_json(list[i]));
-        return a;
-      });
-    } else if (parts.size() == 2 && m == "POST") {
-      auto body = parse_body(req.body);
-      if (!body) {
-        reply = fail(body.error());
-      } else {
-        store::Token t;
-        t.key = new_token_key();
-        t.created_time = unix_now();
-        t.accessed_time = t.created_time;
-        Fields f{*body, {}};
+        if (!valid) return fail(valid.error());
+        return envelope(db.update_channel(c), channel_json);
+      },
+      true);
+}
+
+Matched create_token(const std::string& body, const relay::Catalog& catalog) {
+  auto j = parse_body(body);
+  if (!j) return answer(fail(j.error()));
+  store::Token t;
+  t.created_time = unix_now();
+  t.accessed_time = t.created_time;
+  Fields f{*j, {}};
+  read_token_fields(f, t);
+  f.integer("user_id", t.user_id);
+  t.status = static_cast<int>(store::TokenStatus::enabled);
+  Result<void> valid = f.error ? Result<void>(*f.error) : validate_token(t);
+  if (valid && t.expired_time != -1 && t.expired_time <= unix_now()) valid = invalid("expired_time is in the past");
+  if (!valid) return answer(fail(valid.error()));
+  if (t.user_id == 0)  // the admin socket acts as root
+    for (const auto& [id, u] : catalog.users)
+      if (u.role >= static_cast<int>(store::Role::root) && (t.user_id == 0 || id < t.user_id)) t.user_id = id;
+  t.key = new_token_key();
+  return store_work(
+      [t](store::Store& db) {
+        auto u = db.get_user(t.user_id);
+        if (!u) return fail(u.error());
+        return envelope(db.insert_token(t), token_json);
+      },
+      true);
+}
+
+Matched update_token(const std::string& body) {
+  auto j = parse_body(body);
+  if (!j) return answer(fail(j.error()));
+  if (!j->contains("id") || !(*j)["id"].is_number_integer()) return answer(fail(invalid("id is required")));
+  return store_work(
+      [j = *j](store::Store& db) {
+        auto current = db.get_token(j["id"].get<int64_t>());
+        if (!current) return fail(current.error());
+        store::Token t = *current;
+        Fields f{j, {}};
         read_token_fields(f, t);
-        f.integer("user_id", t.user_id);
-        t.status = static_cast<int>(store::TokenStatus::enabled);
         Result<void> valid = f.error ? Result<void>(*f.error) : validate_token(t);
-        if (valid && t.expired_time != -1 && t.expired_time <= unix_now())
-          valid = invalid("expired_time is in the past");
-        if (!valid) {
-          reply = fail(valid.error());
-        } else {
-          if (t.user_id == 0) {  // the admin socket acts as root
-            auto c = d_.catalog.get();
-            for (const auto& [id, u] : c->users)
-              if (u.role >= static_cast<int>(store::Role::root) && (t.user_id == 0 || id < t.user_id)) t.user_id = id;
-          }
-          auto r = co_await store.run([t](store::Store& db) -> Result<store::Token> {
-            auto u = db.get_user(t.user_id);
-            if (!u) return u.error();
-            return db.insert_token(t);
-          });
-          done(r, token_json);
-          changed = r.has_value();
-        }
-      }
-    } else if (parts.size() == 2 && m == "PUT") {
-      auto body = parse_body(req.body);
-      if (!body) {
-        reply = fail(body.error());
-      } else if (!body->contains("id") || !(*body)["id"].is_number_integer()) {
-        reply = fail(invalid("id is required"));
-      } else {
-        int64_t id = (*body)["id"].get<int64_t>();
-        auto current = co_await store.run([id](store::Store& db) { return db.get_token(id); });
-        if (!current) {
-          reply = fail(current.error());
-        } else {
-          store::Token t = *current;
-          Fields f{*body, {}};
-          read_token_fields(f, t);
-          Result<void> valid = f.error ? Result<void>(*f.error) : validate_token(t);
-          const bool enabling = t.status == static_cast<int>(store::TokenStatus::enabled);
-          const bool expired = t.expired_time != -1 && t.expired_time <= unix_now();
-          const bool exhausted = !t.unlimited_quota && t.remain_quota <= 0;
-          if (valid && enabling && expired)
-            valid = invalid("the token has expired and cannot be enabled; change its expiry first");
-          if (valid && enabling && exhausted)
-            valid = invalid("the token's quota is used up and it cannot be enabled; raise its quota first");
-          // A token that was expired or exhausted comes back once what stopped it is fixed.
-          const int old_status = current->status;
-          if (valid && !body->contains("status") &&
-              ((old_status == static_cast<int>(store::TokenStatus::exhausted) && !exhausted && !expired) ||
-               (old_status == static_cast<int>(store::TokenStatus::expired) && !expired && !exhausted)))
-            t.status = static_cast<int>(store::TokenStatus::enabled);
-          if (!valid) {
-            reply = fail(valid.error());
-          } else {
-            auto r = co_await store.run([t](store::Store& db) { return db.update_token(t); });
-            done(r, token_json);
-            changed = r.has_value();
-          }
-        }
-      }
-    } else if (parts.size() == 3 && (m == "GET" || m == "DELETE")) {
-      auto id = parse_id(parts[2]);
-      if (!id) {
-        reply = fail(id.error());
-      } else if (m == "GET") {
-        auto r = co_await store.run([id = *id](store::Store& db) { return db.get_token(id); });
-        done(r, token_json);
-      } else {
-        auto r = co_await store.run([id = *id](store::Store& db) { return db.delete_token(id); });
-        done_void(r);
-        changed = r.has_value();
-      }
-    }
-  } else if (resource == "user" && parts.size() == 2 && m == "GET") {
-    auto r = co_await store.run([](store::Store& db) { return db.list_users(); });
-    done(r, [](const std::vector<store::User>& list) {
-      json a = json::array();
-      for (const auto& u : list) a.push_back(user_json(u));
-      return a;
-    });
-  } else if (resource == "log" && parts.size() == 2 && m == "GET") {
-    store::LogFilter f;
-    if (auto t = req.query_param("type"); !t.empty()) f.type = static_cast<int>(query_int(req, "type", 0));
-    f.username = req.query_param("username");
-    f.token_name = req.query_param("token_name");
-    f.model_name = req.query_param("model_name");
-    if (auto c = req.query_param("channel"); !c.empty()) f.channel_id = query_int(req, "channel", 0);
-    f.start_timestamp = query_int(req, "start_timestamp", 0);
-    f.end_timestamp = query_int(req, "end_timestamp", 0);
-    f.limit = static_cast<int>(std::clamp<int64_t>(query_int(req, "page_size", 10), 1, 10000));
-    f.offset = static_cast<int>(std::max<int64_t>(query_int(req, "p", 0), 0) * f.limit);
-    auto r = co_await store.run([f](store::Store& db) { return db.list_logs(f); });
-    done(r, [](const std::vector<store::Log>& list) {
+        const bool enabling = t.status == static_cast<int>(store::TokenStatus::enabled);
+        const bool expired = t.expired_time != -1 && t.expired_time <= unix_now();
+        const bool exhausted = !t.unlimited_quota && t.remain_quota <= 0;
+        if (valid && enabling && expired)
+          valid = invalid("the token has expired and cannot be enabled; change its expiry first");
+        if (valid && enabling && exhausted)
+          valid = invalid("the token's quota is used up and it cannot be enabled; raise its quota first");
+        // A token stopped by expiry or exhaustion comes back once what stopped it is fixed.
+        const int old_status = current->status;
+        const bool was_stopped = old_status == static_cast<int>(store::TokenStatus::exhausted) ||
+                                 old_status == static_cast<int>(store::TokenStatus::expired);
+        if (valid && !j.contains("status") && was_stopped && !expired && !exhausted)
+          t.status = static_cast<int>(store::TokenStatus::enabled);
+        if (!valid) return fail(valid.error());
+        return envelope(db.update_token(t), token_json);
+      },
+      true);
+}
+
+Matched list_logs(const net::ServerRequest& req) {
+  store::LogFilter f;
+  if (!req.query_param("type").empty()) f.type = static_cast<int>(query_int(req, "type", 0));
+  f.username = req.query_param("username");
+  f.token_name = req.query_param("token_name");
+  f.model_name = req.query_param("model_name");
+  if (!req.query_param("channel").empty()) f.channel_id = query_int(req, "channel", 0);
+  f.start_timestamp = query_int(req, "start_timestamp", 0);
+  f.end_timestamp = query_int(req, "end_timestamp", 0);
+  f.limit = static_cast<int>(std::clamp<int64_t>(query_int(req, "page_size", 10), 1, 10000));
+  f.offset = static_cast<int>(std::max<int64_t>(query_int(req, "p", 0), 0) * f.limit);
+  return store_work([f](store::Store& db) {
+    return envelope(db.list_logs(f), [](const std::vector<store::Log>& list) {
       json a = json::array();
       for (const auto& l : list) a.push_back(log_json(l));
       return a;
     });
-  } else if (resource == "cost" && parts.size() == 4 && parts[2] == "request" && m == "GET") {
-    std::string id(parts[3]);
-    auto r = co_await store.run([id](store::Store& db) { return db.get_log_by_request_id(id); });
-    const int64_t per_unit = d_.catalog.get()->quota_per_unit;
-    done(r, [&](const store::Log& l) {
+  });
+}
+
+Matched cost_of(std::string request_id, int64_t quota_per_unit) {
+  return store_work([request_id, quota_per_unit](store::Store& db) {
+    return envelope(db.get_log_by_request_id(request_id), [&](const store::Log& l) {
       return json{{"request_id", l.request_id},
                   {"quota", l.quota},
-                  {"cost_usd", billing::quota_to_usd(l.quota, per_unit)},
+                  {"cost_usd", billing::quota_to_usd(l.quota, quota_per_unit)},
                   {"model_name", l.model_name},
                   {"prompt_tokens", l.prompt_tokens},
                   {"completion_tokens", l.completion_tokens},
@@ -598,17 +505,19 @@ awaitable<bool> AdminApi::handle(net::ServerRequest& req, net::ResponseWriter& w
                   {"elapsed_time", l.elapsed_time},
                   {"pending", l.type == static_cast<int>(store::LogType::provisional)}};
     });
-  } else if (resource == "option" && parts.size() == 2 && m == "GET") {
-    auto r = co_await store.run([](store::Store& db) { return db.list_options(); });
-    auto c = d_.catalog.get();
-    done(r, [&](const std::map<std::string, std::string>& stored) {
+  });
+}
+
+Matched list_options(std::shared_ptr<const relay::Catalog> c) {
+  return store_work([c](store::Store& db) {
+    return envelope(db.list_options(), [&](const std::map<std::string, std::string>& stored) {
       std::map<std::string, std::string> all;
       for (auto& [k, v] : kOptionDefaults) all[k] = v;
+      for (auto& [k, v] : stored) all[k] = v;
+      // Ratios show what is in force: the defaults with the stored overrides on top.
       all["ModelRatio"] = c->ratios.model_ratios_json();
       all["CompletionRatio"] = c->ratios.completion_ratios_json();
       all["GroupRatio"] = c->ratios.group_ratios_json();
-      for (auto& [k, v] : stored)
-        if (k != "ModelRatio" && k != "CompletionRatio" && k != "GroupRatio") all[k] = v;
       json a = json::array();
       for (auto& [k, v] : all) {
         if (k.ends_with("Token") || k.ends_with("Secret")) continue;
@@ -616,33 +525,135 @@ awaitable<bool> AdminApi::handle(net::ServerRequest& req, net::ResponseWriter& w
       }
       return a;
     });
-  } else if (resource == "option" && parts.size() == 2 && m == "PUT") {
-    auto body = parse_body(req.body);
-    if (!body) {
-      reply = fail(body.error());
-    } else {
-      std::string key, value;
-      Fields f{*body, {}};
-      f.str("key", key);
-      if (body->contains("value") && !(*body)["value"].is_string()) {  // accept numbers, booleans, objects
-        value = (*body)["value"].dump();
-      } else {
-        f.str("value", value);
-      }
-      Result<void> valid = f.error ? Result<void>(*f.error) : validate_option(key, value);
-      if (!valid) {
-        reply = fail(valid.error());
-      } else {
-        auto r = co_await store.run([key, value](store::Store& db) { return db.set_option(key, value); });
-        done_void(r);
-        changed = r.has_value();
-      }
-    }
-  }
+  });
+}
 
-  if (!reply) co_return false;
-  if (changed) co_await reload_catalog();
-  co_await writer.send(200, net::json_headers(), reply->dump());
+Matched set_option(const std::string& body) {
+  auto j = parse_body(body);
+  if (!j) return answer(fail(j.error()));
+  std::string key, value;
+  Fields f{*j, {}};
+  f.str("key", key);
+  if (j->contains("value") && !(*j)["value"].is_string()) value = (*j)["value"].dump();  // numbers, booleans, objects
+  else f.str("value", value);
+  Result<void> valid = f.error ? Result<void>(*f.error) : validate_option(key, value);
+  if (!valid) return answer(fail(valid.error()));
+  return store_work([key, value](store::Store& db) { return envelope_void(db.set_option(key, value)); }, true);
+}
+
+std::optional<Matched> match(const net::ServerRequest& req, const AdminDeps& d) {
+  auto parts = split_path(req.path);
+  if (parts.size() < 2 || parts[0] != "api") return std::nullopt;
+  const std::string_view resource = parts[1], m = req.method;
+  const size_t n = parts.size();
+  const Page page{query_int(req, "p", 0), query_int(req, "page_size", 0)};
+  auto with_id = [&](std::string_view text, auto make) -> Matched {
+    auto id = parse_id(text);
+    if (!id) return answer(fail(id.error()));
+    return make(*id);
+  };
+
+  if (resource == "status" && n == 2 && m == "GET") {
+    auto c = d.catalog.get();
+    return answer(ok({{"version", ONEAPI_VERSION},
+                      {"start_time", d.start_time},
+                      {"uptime_seconds", unix_now() - d.start_time},
+                      {"system_name", c->option("SystemName", "One API")},
+                      {"quota_per_unit", c->quota_per_unit},
+                      {"display_in_currency", c->option("DisplayInCurrencyEnabled", "true") == "true"},
+                      {"channels", c->channels.size()},
+                      {"tokens", c->tokens.size()}}));
+  }
+  if (resource == "channel") {
+    if (n == 2 && m == "GET")
+      return store_work([page](store::Store& db) {
+        return envelope(db.list_channels(), [&](const auto& l) { return page_of(l, page, channel_json); });
+      });
+    if (n == 2 && m == "POST") return create_channel(req.body);
+    if (n == 2 && m == "PUT") return update_channel(req.body);
+    if (n >= 3 && n <= 4 && parts[2] == "test" && m == "GET") {
+      Matched t;
+      t.test = true;
+      t.test_model = req.query_param("model");
+      t.test_include_disabled = req.query_param("all") == "1";
+      if (n == 4) {
+        auto id = parse_id(parts[3]);
+        if (!id) return answer(fail(id.error()));
+        t.test_ids.push_back(*id);
+      }
+      return t;
+    }
+    if (n == 3 && m == "GET")
+      return with_id(parts[2], [](int64_t id) {
+        return store_work([id](store::Store& db) { return envelope(db.get_channel(id), channel_json); });
+      });
+    if (n == 3 && m == "DELETE")
+      return with_id(parts[2], [](int64_t id) {
+        return store_work([id](store::Store& db) { return envelope_void(db.delete_channel(id)); }, true);
+      });
+  }
+  if (resource == "token") {
+    if (n == 2 && m == "GET")
+      return store_work([page](store::Store& db) {
+        return envelope(db.list_tokens(std::nullopt), [&](const auto& l) { return page_of(l, page, token_json); });
+      });
+    if (n == 2 && m == "POST") return create_token(req.body, *d.catalog.get());
+    if (n == 2 && m == "PUT") return update_token(req.body);
+    if (n == 3 && m == "GET")
+      return with_id(parts[2], [](int64_t id) {
+        return store_work([id](store::Store& db) { return envelope(db.get_token(id), token_json); });
+      });
+    if (n == 3 && m == "DELETE")
+      return with_id(parts[2], [](int64_t id) {
+        return store_work([id](store::Store& db) { return envelope_void(db.delete_token(id)); }, true);
+      });
+  }
+  if (resource == "user" && n == 2 && m == "GET")
+    return store_work([page](store::Store& db) {
+      return envelope(db.list_users(), [&](const auto& l) { return page_of(l, page, user_json); });
+    });
+  if (resource == "log" && n == 2 && m == "GET") return list_logs(req);
+  if (resource == "cost" && n == 4 && parts[2] == "request" && m == "GET")
+    return cost_of(std::string(parts[3]), d.catalog.get()->quota_per_unit);
+  if (resource == "option" && n == 2 && m == "GET") return list_options(d.catalog.get());
+  if (resource == "option" && n == 2 && m == "PUT") return set_option(req.body);
+  return std::nullopt;
+}
+
+}  // namespace
+
+awaitable<json> AdminApi::run_tests(std::vector<int64_t> ids, bool include_disabled, std::string model) {
+  auto load = [ids, include_disabled](store::Store& db) -> Result<std::vector<store::Channel>> {
+    std::vector<store::Channel> out;
+    if (!ids.empty()) {
+      auto c = db.get_channel(ids.front());
+      if (!c) return c.error();
+      out.push_back(*c);
+      return out;
+    }
+    auto all = db.list_channels();
+    if (!all) return all.error();
+    for (auto& c : *all)
+      if (include_disabled || c.status == static_cast<int>(store::ChannelStatus::enabled)) out.push_back(c);
+    return out;
+  };
+  auto targets = co_await d_.store.run(std::move(load));
+  if (!targets) co_return fail(targets.error());
+  json results = json::array();
+  for (const auto& c : *targets) results.push_back(co_await test_channel(c, model));
+  if (!ids.empty()) co_return ok(results.at(0));
+  co_return ok(results);
+}
+
+awaitable<bool> AdminApi::handle(net::ServerRequest& req, net::ResponseWriter& writer) {
+  std::optional<Matched> matched = match(req, d_);
+  if (!matched) co_return false;
+  json reply;
+  if (matched->immediate) reply = std::move(*matched->immediate);
+  else if (matched->test) reply = co_await run_tests(matched->test_ids, matched->test_include_disabled, matched->test_model);
+  else reply = co_await d_.store.run(std::move(matched->work));
+  if ((matched->changes || matched->test) && reply.value("success", false)) co_await reload_catalog();
+  co_await writer.send(200, net::json_headers(), reply.dump());
   co_return true;
 }
 

@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -30,6 +31,7 @@ class AdminApi {
   boost::asio::awaitable<void> reload_catalog();
 
  private:
+  boost::asio::awaitable<nlohmann::json> run_tests(std::vector<int64_t> ids, bool include_disabled, std::string model);
   boost::asio::awaitable<nlohmann::json> test_channel(const store::Channel& channel, const std::string& model);
   AdminDeps d_;
 };

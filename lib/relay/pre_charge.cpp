@@ -23,7 +23,7 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   r.pending.is_stream = s.stream;
   r.pending.content = "pending";
   TokenFlights* flights = s.flights;
-  auto log_id = co_await store.run([r = std::move(r), flights](store::Store& db) -> Result<int64_t> {
+  auto job = [r = std::move(r), flights](store::Store& db) -> Result<int64_t> {
     // A limited token close to its end serves one request at a time, so requests running in
     // parallel cannot together overspend it by more than one request's cost. "Close" is One
     // API's own trust line: less than 100 × the reservation left.
@@ -39,7 +39,8 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     auto id = db.pre_charge(r);
     if (id && flights) ++flights->in_flight[r.token_id];
     return id;
-  });
+  };
+  auto log_id = co_await store.run(std::move(job));
   if (!log_id) co_return log_id.error();
   s.pre_charged = amount;
   s.log_id = *log_id;

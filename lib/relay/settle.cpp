@@ -35,11 +35,12 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
                 s.price.model_ratio, s.price.completion_ratio, s.price.group_ratio);
   st.content = content;
-  auto r = co_await store.run([st = std::move(st), flights = s.flights](store::Store& db) {
+  auto job = [st = std::move(st), flights = s.flights](store::Store& db) {
     auto settled = db.settle(st);
     if (flights && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
     return settled;
-  });
+  };
+  auto r = co_await store.run(std::move(job));
   s.log_id = 0;
   if (!r) spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
   co_return r;
@@ -55,11 +56,12 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
   rf.pre_charged = s.pre_charged;
   rf.elapsed_ms = elapsed_ms(s);
   rf.content = "refunded: " + why.message;
-  auto r = co_await store.run([rf = std::move(rf), flights = s.flights](store::Store& db) {
+  auto job = [rf = std::move(rf), flights = s.flights](store::Store& db) {
     auto refunded = db.refund(rf);
     if (flights && --flights->in_flight[rf.token_id] <= 0) flights->in_flight.erase(rf.token_id);
     return refunded;
-  });
+  };
+  auto r = co_await store.run(std::move(job));
   if (!r) spdlog::error("request {}: refund failed: {}", s.request_id, r.error().message);
   s.log_id = 0;
 }

@@ -16,6 +16,8 @@ std::string openai_chat_body(const std::string& content, int prompt_tokens, int 
 std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage,
                                               int prompt_tokens = 0, int completion_tokens = 0);
 
+using Env = std::map<std::string, std::string>;
+
 struct Gateway {
   Daemon daemon;
   explicit Gateway(std::map<std::string, std::string> env = {}) : daemon(std::move(env)) { daemon.start(); }

@@ -1,6 +1,8 @@
 // Durability and process lifecycle: restart, SIGKILL, SIGTERM drain, admin socket permissions.
 #include <sys/stat.h>
 
+#include <csignal>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <future>

@@ -1,6 +1,7 @@
 // End to end: the real oneapid binary, a real SQLite file, a mock OpenAI upstream on loopback.
 #include <catch2/catch.hpp>
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "relay/e2e_support.hpp"
@@ -174,7 +175,7 @@ TEST_CASE("upstream 500 and upstream timeout are refunded in full", "[e2e][failu
       r.delay_before_headers_ms = 4000;
       reply_chat(r);
     });
-    Gateway g({{"RELAY_TIMEOUT", "1"}});
+    Gateway g(Env{{"RELAY_TIMEOUT", "1"}});
     g.add_channel(mock.base_url());
     std::string key = g.add_token(100000);
     auto res = post_json(g.port(), "/v1/chat/completions", key, chat_body());
@@ -196,7 +197,7 @@ TEST_CASE("upstream 500 and upstream timeout are refunded in full", "[e2e][failu
 
 TEST_CASE("bad, expired and exhausted keys; forbidden model; malformed JSON; oversize body", "[e2e][auth]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
-  Gateway g({{"MAX_REQUEST_BODY_MB", "1"}});
+  Gateway g(Env{{"MAX_REQUEST_BODY_MB", "1"}});
   g.add_channel(mock.base_url(), "gpt-4o-mini,gpt-4o");
   std::string key = g.add_token(-1, {"--models", "gpt-4o-mini"});
 
@@ -237,7 +238,7 @@ TEST_CASE("bad, expired and exhausted keys; forbidden model; malformed JSON; ove
 
   auto route = http_call(g.port(), "GET", "/v1/nothing-here");
   CHECK(route.status == 404);
-  CHECK(json::parse(route.body)["error"]["message"] == "Invalid URL (GET /v1/nothing-here)");
+  CHECK(json::parse(route.body)["error"]["message"].get<std::string>().find("Invalid URL (GET /v1/nothing-here)") == 0);
 
   CHECK(mock.request_count() == 0);  // none of these reached the upstream
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs") == 0);
@@ -285,6 +286,8 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
   const int64_t quota = 2000;
   std::string key = g.add_token(quota);
   std::atomic<int> ok{0}, refused{0}, busy{0}, other{0};
+  std::mutex mu;
+  std::string first_other;
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&] {
@@ -295,10 +298,15 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
         else if (r.status == 403) {
           ++refused;
           return;
-        } else ++other;
+        } else {
+          ++other;
+          std::lock_guard lock(mu);
+          if (first_other.empty()) first_other = std::to_string(r.status) + " " + r.body;
+        }
       }
     });
   for (auto& t : threads) t.join();
+  INFO(first_other);
   CHECK(other == 0);
   CHECK(refused == 8);  // every thread ends on "quota used up"
   CHECK(ok >= 5);  // 2000 / 375: five fit, the sixth may overspend by one request at most

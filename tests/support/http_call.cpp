@@ -28,13 +28,15 @@ int connect_loopback(int port) {
   return fd;
 }
 
-void send_all(int fd, const std::string& data) {
+// False when the server stopped reading (it may still have answered, e.g. 413 to a huge body).
+bool send_all(int fd, const std::string& data) {
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) throw std::runtime_error("send failed");
+    if (n <= 0) return false;
     off += static_cast<size_t>(n);
   }
+  return true;
 }
 
 std::string build_request(const std::string& method, const std::string& path, const std::string& body,
