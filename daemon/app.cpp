@@ -156,7 +156,9 @@ int run(const Config& cfg) {
     co_await send_error(w, invalid_url(req));
   };
 
-  net::HttpServer api_server(ioc, api_handler, limits);
+  net::ServerLimits api_limits = limits;
+  api_limits.add_request_id = true;  // every API answer carries one, 404s and 413s included
+  net::HttpServer api_server(ioc, api_handler, api_limits);
   net::HttpServer admin_server(ioc, admin_handler, limits);
   uint16_t port = 0;
   try {

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "core/util.hpp"
 #include "net/asio.hpp"
 
 namespace oneapi::net {
@@ -81,6 +82,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
 namespace {
 
+constexpr std::string_view kRequestIdHeader = "X-Oneapi-Request-Id";
+
 std::string error_body(ErrorKind kind, std::string msg) {
   return to_openai_error_json(Error::make(kind, std::move(msg)));
 }
@@ -88,14 +91,16 @@ std::string error_body(ErrorKind kind, std::string msg) {
 template <class Stream>
 class Writer final : public ResponseWriter {
  public:
-  Writer(Stream& s, unsigned version, bool keep_alive, std::chrono::milliseconds timeout)
-      : stream_(s), version_(version), keep_alive_(keep_alive), timeout_(timeout) {}
+  Writer(Stream& s, unsigned version, bool keep_alive, const ServerLimits& limits)
+      : stream_(s), version_(version), keep_alive_(keep_alive), timeout_(limits.write_timeout),
+        add_request_id_(limits.add_request_id) {}
 
   asio::awaitable<bool> send(int status, Headers headers, std::string body) override {
     if (started_) co_return false;
     started_ = true;
     http::response<http::string_body> res{static_cast<http::status>(status), version_};
     for (auto& h : headers) res.set(h.name, h.value);
+    if (add_request_id_ && find_header(headers, kRequestIdHeader).empty()) res.set(kRequestIdHeader, new_request_id());
     res.keep_alive(keep_alive_);
     res.body() = std::move(body);
     res.prepare_payload();
@@ -111,6 +116,7 @@ class Writer final : public ResponseWriter {
     streaming_ = true;
     http::response<http::empty_body> res{static_cast<http::status>(status), version_};
     for (auto& h : headers) res.set(h.name, h.value);
+    if (add_request_id_ && find_header(headers, kRequestIdHeader).empty()) res.set(kRequestIdHeader, new_request_id());
     res.keep_alive(keep_alive_);
     res.chunked(true);
     http::response_serializer<http::empty_body> sr{res};
@@ -147,6 +153,7 @@ class Writer final : public ResponseWriter {
   unsigned version_;
   bool keep_alive_;
   std::chrono::milliseconds timeout_;
+  bool add_request_id_;
   bool started_ = false;
   bool streaming_ = false;
   bool ended_ = false;
@@ -186,7 +193,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
     if (ec) {
       const bool had_bytes = n > 0 || buffer.size() > 0 || parser.got_some();
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
-        Writer<Stream> w(*stream, 11, false, limits.write_timeout);
+        Writer<Stream> w(*stream, 11, false, limits);
         const bool body = ec == http::error::body_limit;
         // Built outside the co_await: g++ 12 double-destroys ?: temporaries inside one.
         std::string message = body ? "request body too large (limit " + std::to_string(limits.body_limit) + " bytes)"
@@ -195,7 +202,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
         co_await w.send(body ? 413 : 431, json_headers(), std::move(answer));
       } else if (had_bytes && ec != http::error::end_of_stream && ec != beast::error::timeout &&
                  ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
-        Writer<Stream> w(*stream, 11, false, limits.write_timeout);
+        Writer<Stream> w(*stream, 11, false, limits);
         co_await w.send(400, json_headers(), error_body(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
       }
       break;
@@ -214,7 +221,7 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
     req.body = std::move(msg.body());
     req.peer_ip = peer_ip;
     req.over_unix = over_unix;
-    Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits.write_timeout);
+    Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits);
     try {
       co_await handler(req, writer);
     } catch (const std::exception& e) {

@@ -51,6 +51,8 @@ struct ServerLimits {
   std::chrono::milliseconds header_timeout{30'000};  // reading one request's headers/body
   std::chrono::milliseconds idle_timeout{60'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{60'000};   // each write to the client
+  // Give every response an X-Oneapi-Request-Id (a fresh one unless the handler set its own).
+  bool add_request_id = false;
 };
 
 class HttpServer {

@@ -1,5 +1,10 @@
 // Store on SQLite: WAL journal, one connection used by the store thread, cached statements.
+#include <sqlite3.h>
+
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -264,6 +269,17 @@ class SqliteStore final : public Store {
     // NORMAL with WAL: a committed transaction survives a killed process (not a power cut).
     if (auto r = db_.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r) fail_open(path, r.error().message);
     if (auto r = migrate_sqlite(db_); !r) fail_open(path, r.error().message);
+    if (path != ":memory:") start_checkpointer(path);
+  }
+
+  ~SqliteStore() override {
+    if (!checkpointer_.joinable()) return;
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
   }
 
   Result<void> ensure_root(const std::string& initial_root_token,
@@ -697,6 +713,35 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // WAL checkpoints write the database file and fsync it: milliseconds. Done inline they stall
+  // whichever request commits the 1000th page, so a second connection on its own thread does them
+  // (PASSIVE: never blocks the writer) and the writer's automatic checkpoints are off.
+  void start_checkpointer(const std::string& path) {
+    if (auto r = db_.exec("PRAGMA wal_autocheckpoint=0;"); !r) fail_open(path, r.error().message);
+    checkpointer_ = std::thread([this, path] {
+      sqlite3* conn = nullptr;
+      if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        sqlite3_close(conn);
+        return;
+      }
+      sqlite3_busy_timeout(conn, 1000);
+      std::unique_lock lock(checkpoint_mu_);
+      while (!checkpoint_stop_) {
+        checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
+        lock.unlock();
+        int wal_pages = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &done);
+        lock.lock();
+      }
+      lock.unlock();
+      sqlite3_close(conn);
+    });
+  }
+
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;  // guards checkpoint_stop_
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_stop_ = false;
   Result<void> insert_user_row(User& u) {
     auto q = db_.query(kInsertUser);
     if (!q) return q.error();

@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <sstream>
 #include <thread>
 
 #include "relay/e2e_support.hpp"
@@ -176,4 +178,46 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   CHECK(g.daemon.ctl({"channel", "test", "999"}).exit_code == 4);
   CHECK(g.daemon.ctl({"channel", "disable", std::to_string(bad_id)}).exit_code == 0);
   CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);  // disabled ones are skipped
+}
+
+TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start; logs hold no secrets", "[e2e][lifecycle]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = openai_chat_body("hi", 5, 2);
+  });
+  const std::string root_key = "sk-bootstrapRootToken0123456789abcdefABCDEF0123456789";
+  Daemon d({{"INITIAL_ROOT_TOKEN", root_key}});
+  std::string log_dir = d.data_dir() + "/logs";
+  d.add_args({"--log-dir", log_dir});
+  d.start();
+  REQUIRE(d.ctl({"channel", "add", "--type", "openai", "--name", "m", "--base-url", mock.base_url(), "--key",
+                 "sk-upstream-very-secret", "--models", "gpt-4o-mini"})
+              .exit_code == 0);
+  auto res = post_json(d.port(), "/v1/chat/completions", root_key, chat_body());
+  CHECK(res.status == 200);
+  auto tokens = json::parse(d.ctl({"--json", "token", "list"}).out);
+  REQUIRE(tokens.size() == 1);
+  CHECK(tokens[0]["unlimited_quota"] == true);
+  CHECK(d.stop(SIGTERM) == 0);
+  std::ifstream file(log_dir + "/oneapid.log");
+  std::stringstream logged;
+  logged << file.rdbuf();
+  CHECK(logged.str().find(res.header("x-oneapi-request-id")) != std::string::npos);  // one line per request
+  for (const std::string& text : {logged.str(), d.log()}) {
+    CHECK(text.find("bootstrapRootToken") == std::string::npos);
+    CHECK(text.find("very-secret") == std::string::npos);
+  }
+}
+
+TEST_CASE("every API answer carries a request id, errors from the HTTP layer included", "[e2e]") {
+  Gateway g(Env{{"MAX_REQUEST_BODY_MB", "1"}});
+  auto not_found = http_call(g.port(), "GET", "/nothing");
+  CHECK(not_found.status == 404);
+  CHECK_FALSE(not_found.header("x-oneapi-request-id").empty());
+  auto too_big = http_call(g.port(), "POST", "/v1/chat/completions", std::string(2 << 20, 'x'));
+  CHECK(too_big.status == 413);
+  CHECK_FALSE(too_big.header("x-oneapi-request-id").empty());
+  auto status = http_call(g.port(), "GET", "/api/status");
+  CHECK(status.status == 200);
+  CHECK_FALSE(status.header("x-oneapi-request-id").empty());
 }

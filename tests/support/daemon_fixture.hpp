@@ -27,6 +27,7 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   void start();                   // throws when it does not become ready within 20 s
+  void add_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   int stop(int signo = 15);       // signal, wait, return the exit status (-1 if it did not exit)
   void kill_hard();               // SIGKILL and reap
   bool running() const { return pid_ > 0; }
@@ -42,6 +43,7 @@ class Daemon {
 
  private:
   std::map<std::string, std::string> env_;
+  std::vector<std::string> extra_args_;
   std::string data_dir_;
   bool own_dir_ = false;
   std::string socket_;
