@@ -174,6 +174,24 @@ int remaining_ms(bool has_deadline, std::chrono::steady_clock::time_point deadli
   return left.count() <= 0 ? 0 : static_cast<int>(left.count());
 }
 
+// Waits until fd is ready for `events` (EINTR counts as ready: the caller retries); false with
+// `error` set on a timeout or a poll failure.
+bool wait_ready(int fd, short events, bool has_deadline, std::chrono::steady_clock::time_point deadline,
+                const std::string& timeout_msg, std::string& error) {
+  pollfd p{fd, events, 0};
+  int pr = ::poll(&p, 1, remaining_ms(has_deadline, deadline));
+  if (pr < 0 && errno == EINTR) return true;
+  if (pr < 0) {
+    error = std::string("poll failed: ") + std::strerror(errno);
+    return false;
+  }
+  if (pr == 0) {
+    error = timeout_msg;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool unix_http_request(const std::string& socket_path, const std::string& method, const std::string& target,
@@ -237,17 +255,7 @@ bool unix_http_request(const std::string& socket_path, const std::string& method
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd.get(), POLLOUT, 0};
-      int pr = ::poll(&p, 1, remaining_ms(has_deadline, deadline));
-      if (pr < 0 && errno == EINTR) continue;
-      if (pr < 0) {
-        error = std::string("poll failed: ") + std::strerror(errno);
-        return false;
-      }
-      if (pr == 0) {
-        error = timeout_msg;
-        return false;
-      }
+      if (!wait_ready(fd.get(), POLLOUT, has_deadline, deadline, timeout_msg, error)) return false;
       continue;
     }
     error = "cannot send the request to " + where + ": " + std::strerror(errno);
@@ -283,17 +291,7 @@ bool unix_http_request(const std::string& socket_path, const std::string& method
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      pollfd p{fd.get(), POLLIN, 0};
-      int pr = ::poll(&p, 1, remaining_ms(has_deadline, deadline));
-      if (pr < 0 && errno == EINTR) continue;
-      if (pr < 0) {
-        error = std::string("poll failed: ") + std::strerror(errno);
-        return false;
-      }
-      if (pr == 0) {
-        error = timeout_msg;
-        return false;
-      }
+      if (!wait_ready(fd.get(), POLLIN, has_deadline, deadline, timeout_msg, error)) return false;
       continue;
     }
     if (errno == ECONNRESET && !raw.empty()) {  // the peer closed after writing everything

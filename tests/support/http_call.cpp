@@ -39,6 +39,23 @@ bool send_all(int fd, const std::string& data) {
   return true;
 }
 
+// Reads until the peer closes, `max_bytes` arrived, or the time is up.
+std::string read_until(int fd, size_t max_bytes, std::chrono::milliseconds timeout) {
+  std::string raw;
+  char buf[16384];
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (raw.size() < max_bytes) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  return raw;
+}
+
 std::string build_request(const std::string& method, const std::string& path, const std::string& body,
                           const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
@@ -68,19 +85,8 @@ std::string dechunk(const std::string& raw) {
 HttpResult http_call(int port, const std::string& method, const std::string& path, const std::string& body,
                      const std::vector<std::pair<std::string, std::string>>& headers, int timeout_seconds) {
   int fd = connect_loopback(port);
-  send_all(fd, build_request(method, path, body, headers));
-  std::string raw;
-  char buf[16384];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
+  send_all(fd, build_request(method, path, body, headers));  // a refused body may still get an answer
+  std::string raw = read_until(fd, std::string::npos, std::chrono::seconds(timeout_seconds));
   ::close(fd);
   HttpResult r;
   size_t head_end = raw.find("\r\n\r\n");
@@ -117,18 +123,7 @@ std::string call_and_hang_up(int port, const std::string& path, const std::strin
                              size_t read_bytes, int timeout_ms) {
   int fd = connect_loopback(port);
   send_all(fd, build_request("POST", path, body, {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}));
-  std::string raw;
-  char buf[4096];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (raw.size() < read_bytes) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
+  std::string raw = read_until(fd, read_bytes, std::chrono::milliseconds(timeout_ms));
   // RST instead of FIN so the server notices at its next write, as a killed client would.
   linger lg{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
