@@ -316,3 +316,36 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=2 AND quota=375") == ok.load());
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=6") == 0);
 }
+
+TEST_CASE("RetryTimes: a retryable failure moves to the next channel; the failed attempt costs nothing", "[e2e][retry]") {
+  MockUpstream broken([](const net::ServerRequest&, MockReply& r) {
+    r.status = 503;
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = R"({"error":{"message":"overloaded","type":"server_error"}})";
+  });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_chat(r, "from healthy", 1000, 1000); });
+  Gateway g;
+  const int64_t bad = g.add_channel(broken.base_url(), "gpt-4o-mini", {"--priority", "10"});
+  const int64_t good = g.add_channel(healthy.base_url(), "gpt-4o-mini", {"--priority", "0"});
+  std::string key = g.add_token(100000);
+
+  SECTION("without retries the upstream's error reaches the client, refunded") {
+    auto res = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+    CHECK(res.status == 503);
+    CHECK(token_remain(g) == 100000);
+    CHECK(healthy.request_count() == 0);
+  }
+  SECTION("with RetryTimes 1 the next tier answers") {
+    REQUIRE(g.daemon.ctl({"option", "set", "RetryTimes", "1"}).exit_code == 0);
+    auto res = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+    REQUIRE(res.status == 200);
+    CHECK(json::parse(res.body)["choices"][0]["message"]["content"] == "from healthy");
+    CHECK(broken.request_count() == 1);
+    CHECK(healthy.request_count() == 1);
+    CHECK(token_used(g) == 375);  // one charge, for the answer
+    auto log = db_rows(g.db(), "SELECT * FROM logs WHERE request_id='" + res.header("x-oneapi-request-id") + "'");
+    REQUIRE(log.size() == 1);
+    CHECK(log[0]["channel"] == std::to_string(good));
+    CHECK(db_int(g.db(), "SELECT used_quota FROM channels WHERE id=" + std::to_string(bad)) == 0);
+  }
+}
