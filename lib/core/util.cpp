@@ -76,8 +76,8 @@ std::string new_request_id() {
   unsigned char rnd[8];
   random_bytes(rnd, sizeof rnd);
   std::string out(buf);
-  char msbuf[4];
-  std::snprintf(msbuf, sizeof msbuf, "%03d", static_cast<int>(ms));
+  char msbuf[8];
+  std::snprintf(msbuf, sizeof msbuf, "%03d", static_cast<int>(ms % 1000));
   out += msbuf;
   for (unsigned char b : rnd) out.push_back(static_cast<char>('0' + b % 10));
   return out;
