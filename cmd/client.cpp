@@ -23,15 +23,14 @@ Reply call(const Context& ctx, std::string_view method, const std::string& targe
   std::string payload = body.is_null() ? std::string() : body.dump(-1, ' ', false, json::error_handler_t::replace);
   admin::UnixResponse res;
   std::string error;
-  if (!admin::unix_http_request(ctx.socket_path, std::string(method), target, payload, res, error,
-                                ctx.timeout_seconds))
+  if (!admin::unix_http_request(ctx.socket_path, std::string(method), target, payload, res, error, ctx.timeout_seconds))
     return failure(kExitUnreachable, error);
 
   json envelope = json::parse(res.body, nullptr, false);
   if (envelope.is_discarded() || !envelope.is_object()) {
     if (res.status == 404)
-      return failure(kExitFailed, "oneapid does not serve " + std::string(method) + " " + target +
-                                      " (is it an older version?)");
+      return failure(kExitFailed,
+                     "oneapid does not serve " + std::string(method) + " " + target + " (is it an older version?)");
     return failure(kExitFailed, "unexpected answer from oneapid (HTTP " + std::to_string(res.status) + ")");
   }
   // Unknown routes answer with OpenAI's error shape.
@@ -40,9 +39,9 @@ Reply call(const Context& ctx, std::string_view method, const std::string& targe
     if (res.status == 404)
       return failure(kExitFailed, "oneapid does not serve " + std::string(method) + " " + target +
                                       (message.empty() ? std::string() : ": " + message));
-    return failure(kExitFailed, message.empty() ? "unexpected answer from oneapid (HTTP " +
-                                                      std::to_string(res.status) + ")"
-                                                : message);
+    return failure(kExitFailed, message.empty()
+                                    ? "unexpected answer from oneapid (HTTP " + std::to_string(res.status) + ")"
+                                    : message);
   }
   if (!boolean(envelope, "success")) {
     std::string message = text(envelope, "message");

@@ -9,9 +9,7 @@ namespace oneapi::cli {
 
 using nlohmann::json;
 
-void print_json(const json& j) {
-  std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << '\n';
-}
+void print_json(const json& j) { std::cout << j.dump(2, ' ', false, json::error_handler_t::replace) << '\n'; }
 
 void print_error(std::string_view message) {
   std::string line = sanitize(message);

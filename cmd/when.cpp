@@ -73,12 +73,23 @@ std::optional<int64_t> parse_when(std::string_view s, int64_t now, bool future) 
   if (s.size() >= 2 && all_digits(s.substr(0, s.size() - 1))) {
     int64_t unit = 0;
     switch (s.back()) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      case 'w': unit = 7 * 86400; break;
-      default: return std::nullopt;
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      case 'w':
+        unit = 7 * 86400;
+        break;
+      default:
+        return std::nullopt;
     }
     auto n = to_int(s.substr(0, s.size() - 1));
     if (!n || *n > std::numeric_limits<int64_t>::max() / unit / 2) return std::nullopt;

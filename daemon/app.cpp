@@ -35,8 +35,8 @@ void setup_logging(const Config& cfg) {
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (!cfg.log_dir.empty()) {
     std::filesystem::create_directories(cfg.log_dir);
-    sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(cfg.log_dir + "/oneapid.log",
-                                                                           64 * 1024 * 1024, 5));
+    sinks.push_back(
+        std::make_shared<spdlog::sinks::rotating_file_sink_mt>(cfg.log_dir + "/oneapid.log", 64 * 1024 * 1024, 5));
   }
   auto logger = std::make_shared<spdlog::logger>("oneapid", sinks.begin(), sinks.end());
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
@@ -89,9 +89,8 @@ int run(const Config& cfg) {
     return 1;
   }
   store::StoreExecutor store(std::move(db));
-  if (auto r = store.run_blocking([&](store::Store& s) {
-        return s.ensure_root(cfg.initial_root_token, cfg.initial_root_access_token);
-      });
+  if (auto r = store.run_blocking(
+          [&](store::Store& s) { return s.ensure_root(cfg.initial_root_token, cfg.initial_root_access_token); });
       !r) {
     spdlog::critical("cannot initialise the database: {}", r.error().message);
     return 1;
@@ -128,7 +127,8 @@ int run(const Config& cfg) {
   auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     const std::string& p = req.path;
     const bool post = req.method == "POST", get = req.method == "GET";
-    if (post && p == "/v1/chat/completions") co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w);
+    if (post && p == "/v1/chat/completions")
+      co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w);
     if (post && p == "/v1/completions") co_return co_await relay.handle(relay::RelayMode::completions, req, w);
     if (post && p == "/v1/embeddings") co_return co_await relay.handle(relay::RelayMode::embeddings, req, w);
     if (get && p == "/v1/models") co_return co_await relay.list_models(req, w);
@@ -139,8 +139,9 @@ int run(const Config& cfg) {
       if (co_await admin_api.handle(req, w)) co_return;
     }
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
-      co_await w.send(401, net::json_headers(),
-                      R"({"success":false,"message":"Unauthorized: management over TCP needs an access token; use the admin socket","code":"unauthorized"})");
+      co_await w.send(
+          401, net::json_headers(),
+          R"({"success":false,"message":"Unauthorized: management over TCP needs an access token; use the admin socket","code":"unauthorized"})");
       co_return;
     }
     if (not_implemented_yet(p)) {
@@ -168,8 +169,8 @@ int run(const Config& cfg) {
     spdlog::critical("cannot listen: {}", e.what());
     return 1;
   }
-  spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION,
-               cfg.listen_address, port, cfg.admin_socket, cfg.sqlite_path);
+  spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION, cfg.listen_address,
+               port, cfg.admin_socket, cfg.sqlite_path);
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
@@ -179,7 +180,8 @@ int run(const Config& cfg) {
       [&]() -> asio::awaitable<void> {
         auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
-        spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo, cfg.shutdown_timeout.count());
+        spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo,
+                     cfg.shutdown_timeout.count());
         api_server.stop_accepting();
         admin_server.stop_accepting();
         const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;

@@ -54,11 +54,14 @@ int main(int argc, char** argv) {
 
   CLI::App app{"oneapid: an OpenAI-compatible LLM API gateway that relays, balances and bills requests"};
   app.set_version_flag("--version", std::string("oneapid ") + ONEAPI_VERSION);
-  app.add_option("--port", cfg.port, "TCP port of the API (env PORT)")->check(CLI::Range(0, 65535))->capture_default_str();
+  app.add_option("--port", cfg.port, "TCP port of the API (env PORT)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
   app.add_option("--listen", cfg.listen_address, "Address to listen on")->capture_default_str();
   app.add_option("--data-dir", cfg.data_dir, "Directory of the SQLite database and the admin socket")
       ->capture_default_str();
-  app.add_option("--admin-socket", cfg.admin_socket, "Admin Unix socket (env ONEAPI_SOCKET; default <data-dir>/oneapi.sock)");
+  app.add_option("--admin-socket", cfg.admin_socket,
+                 "Admin Unix socket (env ONEAPI_SOCKET; default <data-dir>/oneapi.sock)");
   app.add_option("--log-dir", cfg.log_dir, "Also write logs to DIR/oneapid.log (rotated)");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (env LOG_LEVEL)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

@@ -17,10 +17,14 @@ namespace {
 
 std::string channel_status_name(int64_t status) {
   switch (status) {
-    case 1: return "enabled";
-    case 2: return "disabled";
-    case 3: return "auto-disabled";
-    default: return std::to_string(status);
+    case 1:
+      return "enabled";
+    case 2:
+      return "disabled";
+    case 3:
+      return "auto-disabled";
+    default:
+      return std::to_string(status);
   }
 }
 
@@ -69,9 +73,8 @@ void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
   a.models_opt = sub->add_option("--models", a.models, "Comma-separated models the channel serves");
   a.group_opt = sub->add_option("--group", a.group, "Comma-separated user groups (default: default)");
   a.priority_opt = sub->add_option("--priority", a.priority, "Priority; higher is tried first (default 0)");
-  a.weight_opt =
-      sub->add_option("--weight", a.weight, "Weight among channels of equal priority (default 0)")
-          ->check(kNonNegativeInt);
+  a.weight_opt = sub->add_option("--weight", a.weight, "Weight among channels of equal priority (default 0)")
+                     ->check(kNonNegativeInt);
   a.mapping_opt =
       sub->add_option("--model-mapping", a.model_mapping, "JSON object renaming models, e.g. '{\"gpt-4\":\"gpt-4o\"}'");
   a.prompt_opt = sub->add_option("--system-prompt", a.system_prompt, "System prompt forced on every request");
@@ -87,7 +90,9 @@ void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
 int channel_body(ChannelArgs& a, json& body) {
   if (given(a.type_opt)) {
     auto type = parse_channel_type(a.type);
-    if (!type) return usage_error("--type: unknown channel type '" + a.type + "' (use " + channel_type_names() + " or a number)");
+    if (!type)
+      return usage_error("--type: unknown channel type '" + a.type + "' (use " + channel_type_names() +
+                         " or a number)");
     body["type"] = *type;
   }
   if (given(a.name_opt)) body["name"] = a.name;
@@ -181,7 +186,9 @@ void setup_channel(CLI::App& app, Context& ctx) {
     CLI::App* sub = channel->add_subcommand("get", "Show one channel (its key is never shown)");
     add_id(sub, *id, "channel");
     sub->callback([&ctx, id] {
-      ctx.action = [&ctx, id] { return show_channel(ctx, call(ctx, "GET", std::string(admin::kChannel) + std::to_string(*id))); };
+      ctx.action = [&ctx, id] {
+        return show_channel(ctx, call(ctx, "GET", std::string(admin::kChannel) + std::to_string(*id)));
+      };
     });
   }
   {

@@ -17,8 +17,8 @@ using nlohmann::json;
 namespace {
 
 // One API's log types.
-constexpr std::array<std::pair<const char*, int>, 5> kLogTypes{{
-    {"topup", 1}, {"consume", 2}, {"manage", 3}, {"system", 4}, {"test", 5}}};
+constexpr std::array<std::pair<const char*, int>, 5> kLogTypes{
+    {{"topup", 1}, {"consume", 2}, {"manage", 3}, {"system", 4}, {"test", 5}}};
 
 struct LogArgs {
   int limit = 20;
@@ -32,7 +32,8 @@ int run_list(const Context& ctx, const LogArgs& a) {
   if (!a.type.empty() && a.type != "all") {
     for (const auto& [name, number] : kLogTypes)
       if (a.type == name || a.type == std::to_string(number)) type = std::to_string(number);
-    if (type.empty()) return usage_error("--type: unknown log type '" + a.type + "' (use consume, topup, manage, system, test or all)");
+    if (type.empty())
+      return usage_error("--type: unknown log type '" + a.type + "' (use consume, topup, manage, system, test or all)");
   }
   const int64_t now = unix_now();
   std::string since, until;
@@ -46,15 +47,15 @@ int run_list(const Context& ctx, const LogArgs& a) {
     if (!t) return usage_error("--until: cannot read '" + a.until + "' (use " + kWhenHelp + " ago)");
     until = std::to_string(*t);
   }
-  std::string target = with_query(std::string(admin::kLog),
-                                  {{"p", "0"},
-                                   {"page_size", std::to_string(a.limit)},
-                                   {"type", type},
-                                   {"token_name", a.token_name},
-                                   {"model_name", a.model},
-                                   {"channel", given(a.channel_opt) ? std::to_string(a.channel) : ""},
-                                   {"start_timestamp", since},
-                                   {"end_timestamp", until}});
+  std::string target =
+      with_query(std::string(admin::kLog), {{"p", "0"},
+                                            {"page_size", std::to_string(a.limit)},
+                                            {"type", type},
+                                            {"token_name", a.token_name},
+                                            {"model_name", a.model},
+                                            {"channel", given(a.channel_opt) ? std::to_string(a.channel) : ""},
+                                            {"start_timestamp", since},
+                                            {"end_timestamp", until}});
   Reply r = call(ctx, "GET", target);
   return show(ctx, r, [](const json& list) {
     Table t({"TIME (UTC)", "REQUEST_ID", "TOKEN", "MODEL", "CHANNEL", "PROMPT", "COMPLETION", "QUOTA", "ELAPSED_MS",
@@ -77,8 +78,8 @@ void setup_log(CLI::App& app, Context& ctx) {
   sub->add_option("--limit", a->limit, "Number of entries (default 20)")->check(CLI::Range(1, 10000));
   sub->add_option("--token-name", a->token_name, "Only entries of this token name");
   sub->add_option("--model", a->model, "Only entries of this model");
-  a->channel_opt = sub->add_option("--channel", a->channel, "Only entries relayed by this channel id")
-                       ->check(kPositiveInt);
+  a->channel_opt =
+      sub->add_option("--channel", a->channel, "Only entries relayed by this channel id")->check(kPositiveInt);
   sub->add_option("--since", a->since, std::string("Entries at or after WHEN: ") + kWhenHelp + " ago");
   sub->add_option("--until", a->until, std::string("Entries at or before WHEN: ") + kWhenHelp + " ago");
   sub->add_option("--type", a->type, "consume, topup, manage, system, test or all (default all)");

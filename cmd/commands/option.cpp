@@ -19,8 +19,10 @@ int run_get(const Context& ctx, const std::string& key) {
   if (!r.ok()) return fail(r);
   for (const auto& item : r.data) {
     if (text(item, "key") != key) continue;
-    if (ctx.json) print_json(item);
-    else std::cout << text(item, "value") << '\n';
+    if (ctx.json)
+      print_json(item);
+    else
+      std::cout << text(item, "value") << '\n';
     return kExitOk;
   }
   Reply missing;
@@ -41,7 +43,8 @@ void setup_option(CLI::App& app, Context& ctx) {
           Table t({"KEY", "VALUE"});
           for (const auto& item : list) {
             std::string value = text(item, "value");
-            if (display_width(value) > 60) value = truncate(value, 48) + " (" + std::to_string(value.size()) + " bytes)";
+            if (display_width(value) > 60)
+              value = truncate(value, 48) + " (" + std::to_string(value.size()) + " bytes)";
             t.add({text(item, "key"), value});
           }
           t.print("no options");

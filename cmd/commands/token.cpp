@@ -18,17 +18,20 @@ namespace {
 
 std::string token_status_name(int64_t status) {
   switch (status) {
-    case 1: return "enabled";
-    case 2: return "disabled";
-    case 3: return "expired";
-    case 4: return "exhausted";
-    default: return std::to_string(status);
+    case 1:
+      return "enabled";
+    case 2:
+      return "disabled";
+    case 3:
+      return "expired";
+    case 4:
+      return "exhausted";
+    default:
+      return std::to_string(status);
   }
 }
 
-std::string quota_text(const json& t) {
-  return boolean(t, "unlimited_quota") ? "unlimited" : text(t, "remain_quota");
-}
+std::string quota_text(const json& t) { return boolean(t, "unlimited_quota") ? "unlimited" : text(t, "remain_quota"); }
 
 std::string expires_text(const json& t) {
   const int64_t e = integer(t, "expired_time", -1);
@@ -64,21 +67,20 @@ void add_token_flags(CLI::App* sub, TokenArgs& a, bool for_create) {
                                 for_create ? "Quota the token may spend (500000 = $1 by default)"
                                            : "Set a limited quota (turns unlimited off)")
                     ->check(kNonNegativeInt);
-  a.unlimited_opt = sub->add_flag("--unlimited", a.unlimited,
-                                  for_create ? "No quota limit (the default when --quota is not given)"
-                                             : "Remove the quota limit");
+  a.unlimited_opt =
+      sub->add_flag("--unlimited", a.unlimited,
+                    for_create ? "No quota limit (the default when --quota is not given)" : "Remove the quota limit");
   a.quota_opt->excludes(a.unlimited_opt);
-  a.expires_opt = sub->add_option("--expires", a.expires,
-                                  std::string("Expiry: never, ") + kWhenHelp + " from now" +
-                                      (for_create ? " (default never)" : ""));
-  a.models_opt =
-      sub->add_option("--models", a.models, "Comma-separated models the token may use (empty: all models)");
+  a.expires_opt = sub->add_option(
+      "--expires", a.expires,
+      std::string("Expiry: never, ") + kWhenHelp + " from now" + (for_create ? " (default never)" : ""));
+  a.models_opt = sub->add_option("--models", a.models, "Comma-separated models the token may use (empty: all models)");
   a.subnet_opt = sub->add_option("--subnet", a.subnet, "Comma-separated CIDRs the token may be used from (empty: any)");
   if (for_create) {
     a.name_opt->required();
   } else {
-    a.status_opt = sub->add_option("--status", a.status, "enabled or disabled")
-                       ->check(CLI::IsMember({"enabled", "disabled"}));
+    a.status_opt =
+        sub->add_option("--status", a.status, "enabled or disabled")->check(CLI::IsMember({"enabled", "disabled"}));
   }
 }
 

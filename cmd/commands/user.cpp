@@ -13,20 +13,29 @@ namespace {
 
 std::string role_name(int64_t role) {
   switch (role) {
-    case 100: return "root";
-    case 10: return "admin";
-    case 1: return "common";
-    case 0: return "guest";
-    default: return std::to_string(role);
+    case 100:
+      return "root";
+    case 10:
+      return "admin";
+    case 1:
+      return "common";
+    case 0:
+      return "guest";
+    default:
+      return std::to_string(role);
   }
 }
 
 std::string user_status_name(int64_t status) {
   switch (status) {
-    case 1: return "enabled";
-    case 2: return "disabled";
-    case 3: return "deleted";
-    default: return std::to_string(status);
+    case 1:
+      return "enabled";
+    case 2:
+      return "disabled";
+    case 3:
+      return "deleted";
+    default:
+      return std::to_string(status);
   }
 }
 

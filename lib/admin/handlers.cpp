@@ -1,10 +1,11 @@
 #include "admin/handlers.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "admin/protocol.hpp"
 #include "billing/quota.hpp"
@@ -15,8 +16,8 @@
 
 namespace oneapi::admin {
 
-using nlohmann::json;
 using boost::asio::awaitable;
+using nlohmann::json;
 
 namespace {
 
@@ -26,9 +27,12 @@ json ok(json data = nullptr) { return {{"success", true}, {"message", ""}, {"dat
 
 json fail(const Error& e) {
   std::string_view code = kCodeInternal;
-  if (e.kind == ErrorKind::not_found) code = kCodeNotFound;
-  else if (e.kind == ErrorKind::invalid_request) code = kCodeInvalid;
-  else if (!e.code.empty()) code = e.code;
+  if (e.kind == ErrorKind::not_found)
+    code = kCodeNotFound;
+  else if (e.kind == ErrorKind::invalid_request)
+    code = kCodeInvalid;
+  else if (!e.code.empty())
+    code = e.code;
   return {{"success", false}, {"message", e.message}, {"code", code}};
 }
 
@@ -75,18 +79,10 @@ json token_json(const store::Token& t) {
 }
 
 json user_json(const store::User& u) {
-  return {{"id", u.id},
-          {"username", u.username},
-          {"display_name", u.display_name},
-          {"role", u.role},
-          {"status", u.status},
-          {"email", u.email},
-          {"quota", u.quota},
-          {"used_quota", u.used_quota},
-          {"request_count", u.request_count},
-          {"group", u.group},
-          {"aff_code", u.aff_code},
-          {"inviter_id", u.inviter_id}};
+  return {{"id", u.id},       {"username", u.username},     {"display_name", u.display_name},
+          {"role", u.role},   {"status", u.status},         {"email", u.email},
+          {"quota", u.quota}, {"used_quota", u.used_quota}, {"request_count", u.request_count},
+          {"group", u.group}, {"aff_code", u.aff_code},     {"inviter_id", u.inviter_id}};
 }
 
 json log_json(const store::Log& l) {
@@ -161,8 +157,7 @@ struct Fields {
 };
 
 Result<void> validate_channel(const store::Channel& c) {
-  if (!relay::adaptor_for(c.type))
-    return invalid("channel type " + std::to_string(c.type) + " is not supported");
+  if (!relay::adaptor_for(c.type)) return invalid("channel type " + std::to_string(c.type) + " is not supported");
   if (trim(c.name).empty()) return invalid("channel name is required");
   if (trim(c.key).empty()) return invalid("channel key is required");
   if (split_csv(c.models).empty()) return invalid("channel models are required (comma-separated)");
@@ -173,7 +168,8 @@ Result<void> validate_channel(const store::Channel& c) {
     return invalid("base_url must start with http:// or https://");
   if (!c.model_mapping.empty()) {
     auto m = json::parse(c.model_mapping, nullptr, false);
-    if (m.is_discarded() || !m.is_object()) return invalid("model_mapping must be a JSON object like {\"from\":\"to\"}");
+    if (m.is_discarded() || !m.is_object())
+      return invalid("model_mapping must be a JSON object like {\"from\":\"to\"}");
     for (auto& [k, v] : m.items())
       if (!v.is_string()) return invalid("model_mapping value of \"" + k + "\" must be a string");
   }
@@ -227,24 +223,42 @@ void read_token_fields(Fields& f, store::Token& t) {
 // never listed (One API's rule).
 enum class OptionKind { number, boolean, ratio_map, text };
 const std::pair<const char*, OptionKind> kOptions[] = {
-    {"ModelRatio", OptionKind::ratio_map},      {"CompletionRatio", OptionKind::ratio_map},
-    {"GroupRatio", OptionKind::ratio_map},      {"PreConsumedQuota", OptionKind::number},
-    {"RetryTimes", OptionKind::number},         {"QuotaPerUnit", OptionKind::number},
-    {"QuotaForNewUser", OptionKind::number},    {"QuotaForInviter", OptionKind::number},
-    {"QuotaForInvitee", OptionKind::number},    {"QuotaRemindThreshold", OptionKind::number},
-    {"ChannelDisableThreshold", OptionKind::number}, {"AutomaticDisableChannelEnabled", OptionKind::boolean},
-    {"AutomaticEnableChannelEnabled", OptionKind::boolean}, {"LogConsumeEnabled", OptionKind::boolean},
-    {"DisplayInCurrencyEnabled", OptionKind::boolean}, {"DisplayTokenStatEnabled", OptionKind::boolean},
-    {"ApproximateTokenEnabled", OptionKind::boolean}, {"SystemName", OptionKind::text},
+    {"ModelRatio", OptionKind::ratio_map},
+    {"CompletionRatio", OptionKind::ratio_map},
+    {"GroupRatio", OptionKind::ratio_map},
+    {"PreConsumedQuota", OptionKind::number},
+    {"RetryTimes", OptionKind::number},
+    {"QuotaPerUnit", OptionKind::number},
+    {"QuotaForNewUser", OptionKind::number},
+    {"QuotaForInviter", OptionKind::number},
+    {"QuotaForInvitee", OptionKind::number},
+    {"QuotaRemindThreshold", OptionKind::number},
+    {"ChannelDisableThreshold", OptionKind::number},
+    {"AutomaticDisableChannelEnabled", OptionKind::boolean},
+    {"AutomaticEnableChannelEnabled", OptionKind::boolean},
+    {"LogConsumeEnabled", OptionKind::boolean},
+    {"DisplayInCurrencyEnabled", OptionKind::boolean},
+    {"DisplayTokenStatEnabled", OptionKind::boolean},
+    {"ApproximateTokenEnabled", OptionKind::boolean},
+    {"SystemName", OptionKind::text},
 };
 
 const std::pair<const char*, const char*> kOptionDefaults[] = {
-    {"PreConsumedQuota", "500"}, {"RetryTimes", "0"}, {"QuotaPerUnit", "500000"}, {"QuotaForNewUser", "0"},
-    {"QuotaForInviter", "0"}, {"QuotaForInvitee", "0"}, {"QuotaRemindThreshold", "1000"},
-    {"ChannelDisableThreshold", "5"}, {"AutomaticDisableChannelEnabled", "false"},
-    {"AutomaticEnableChannelEnabled", "false"}, {"LogConsumeEnabled", "true"},
-    {"DisplayInCurrencyEnabled", "true"}, {"DisplayTokenStatEnabled", "true"},
-    {"ApproximateTokenEnabled", "false"}, {"SystemName", "One API"},
+    {"PreConsumedQuota", "500"},
+    {"RetryTimes", "0"},
+    {"QuotaPerUnit", "500000"},
+    {"QuotaForNewUser", "0"},
+    {"QuotaForInviter", "0"},
+    {"QuotaForInvitee", "0"},
+    {"QuotaRemindThreshold", "1000"},
+    {"ChannelDisableThreshold", "5"},
+    {"AutomaticDisableChannelEnabled", "false"},
+    {"AutomaticEnableChannelEnabled", "false"},
+    {"LogConsumeEnabled", "true"},
+    {"DisplayInCurrencyEnabled", "true"},
+    {"DisplayTokenStatEnabled", "true"},
+    {"ApproximateTokenEnabled", "false"},
+    {"SystemName", "One API"},
 };
 
 Result<void> validate_option(const std::string& key, const std::string& value) {
@@ -267,7 +281,8 @@ Result<void> validate_option(const std::string& key, const std::string& value) {
         if (!m) return invalid(key + ": " + m.error().message);
         return {};
       }
-      case OptionKind::text: return {};
+      case OptionKind::text:
+        return {};
     }
   }
   return invalid("unknown option: " + key);
@@ -342,11 +357,11 @@ namespace {
 // (Building requests in plain functions also keeps g++ 12 away from large coroutine frames,
 // where it corrupted locals.)
 struct Matched {
-  std::optional<json> immediate;             // answer without touching the database
-  std::function<json(store::Store&)> work;   // or: run this on the store thread
-  bool changes = false;                      // reload the catalog after a success
-  bool test = false;                         // or: channel tests (need the network)
-  std::vector<int64_t> test_ids;             // empty = every channel that qualifies
+  std::optional<json> immediate;            // answer without touching the database
+  std::function<json(store::Store&)> work;  // or: run this on the store thread
+  bool changes = false;                     // reload the catalog after a success
+  bool test = false;                        // or: channel tests (need the network)
+  std::vector<int64_t> test_ids;            // empty = every channel that qualifies
   bool test_include_disabled = false;
   std::string test_model;
 };
@@ -534,8 +549,10 @@ Matched set_option(const std::string& body) {
   std::string key, value;
   Fields f{*j, {}};
   f.str("key", key);
-  if (j->contains("value") && !(*j)["value"].is_string()) value = (*j)["value"].dump();  // numbers, booleans, objects
-  else f.str("value", value);
+  if (j->contains("value") && !(*j)["value"].is_string())
+    value = (*j)["value"].dump();  // numbers, booleans, objects
+  else
+    f.str("value", value);
   Result<void> valid = f.error ? Result<void>(*f.error) : validate_option(key, value);
   if (!valid) return answer(fail(valid.error()));
   return store_work([key, value](store::Store& db) { return envelope_void(db.set_option(key, value)); }, true);
@@ -649,9 +666,12 @@ awaitable<bool> AdminApi::handle(net::ServerRequest& req, net::ResponseWriter& w
   std::optional<Matched> matched = match(req, d_);
   if (!matched) co_return false;
   json reply;
-  if (matched->immediate) reply = std::move(*matched->immediate);
-  else if (matched->test) reply = co_await run_tests(matched->test_ids, matched->test_include_disabled, matched->test_model);
-  else reply = co_await d_.store.run(std::move(matched->work));
+  if (matched->immediate)
+    reply = std::move(*matched->immediate);
+  else if (matched->test)
+    reply = co_await run_tests(matched->test_ids, matched->test_include_disabled, matched->test_model);
+  else
+    reply = co_await d_.store.run(std::move(matched->work));
   if ((matched->changes || matched->test) && reply.value("success", false)) co_await reload_catalog();
   co_await writer.send(200, net::json_headers(), reply.dump());
   co_return true;

@@ -9,10 +9,9 @@
 // to exit codes). Unknown routes answer 404 with OpenAI error JSON.
 //
 // Routes (ids are integers; JSON field names are One API's):
-//   GET    /api/status                      -> {version, start_time, uptime_seconds, quota_per_unit, system_name, channels, tokens}
-//   GET    /api/channel/?p=N&page_size=M    -> [channel] (key omitted)
-//   GET    /api/channel/{id}                -> channel (key omitted)
-//   POST   /api/channel/   {type, name, key, base_url, models, group, priority, weight,
+//   GET    /api/status                      -> {version, start_time, uptime_seconds, quota_per_unit, system_name,
+//   channels, tokens} GET    /api/channel/?p=N&page_size=M    -> [channel] (key omitted) GET    /api/channel/{id} ->
+//   channel (key omitted) POST   /api/channel/   {type, name, key, base_url, models, group, priority, weight,
 //                           model_mapping, config, system_prompt, status}  -> channel
 //   PUT    /api/channel/   {id, <any field above>}            -> channel
 //   DELETE /api/channel/{id}                                  -> null

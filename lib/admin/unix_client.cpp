@@ -1,5 +1,6 @@
 #include "admin/unix_client.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -8,7 +9,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <string_view>
 
 namespace oneapi::admin {
@@ -159,11 +159,15 @@ Parse parse_response(std::string_view raw, bool eof, UnixResponse& out) {
 std::string connect_hint(int err) {
   switch (err) {
     case ENOENT:
-    case ECONNREFUSED: return " (is oneapid running?)";
+    case ECONNREFUSED:
+      return " (is oneapid running?)";
     case EACCES:
-    case EPERM: return " (the admin socket is accessible only to the user running oneapid)";
-    case ENOTSOCK: return " (not a socket)";
-    default: return {};
+    case EPERM:
+      return " (the admin socket is accessible only to the user running oneapid)";
+    case ENOTSOCK:
+      return " (not a socket)";
+    default:
+      return {};
   }
 }
 

@@ -8,16 +8,14 @@ int64_t quota_for_usage(const Price& price, int64_t prompt_tokens, int64_t compl
   if (prompt_tokens + completion_tokens <= 0) return 0;
   const double ratio = price.ratio();
   const double raw =
-      (static_cast<double>(prompt_tokens) + static_cast<double>(completion_tokens) * price.completion_ratio) *
-      ratio;
+      (static_cast<double>(prompt_tokens) + static_cast<double>(completion_tokens) * price.completion_ratio) * ratio;
   // Rounding guard: 0.075 × 4 × 1000 is 299.99999999999994 in binary floating point.
   auto quota = static_cast<int64_t>(std::ceil(raw - 1e-9));
   if (ratio != 0 && quota <= 0) quota = 1;
   return quota;
 }
 
-int64_t pre_charge_amount(const Price& price, int64_t pre_consumed_quota, int64_t prompt_tokens,
-                          int64_t max_tokens) {
+int64_t pre_charge_amount(const Price& price, int64_t pre_consumed_quota, int64_t prompt_tokens, int64_t max_tokens) {
   const double tokens = static_cast<double>(pre_consumed_quota + prompt_tokens + (max_tokens > 0 ? max_tokens : 0));
   return static_cast<int64_t>(tokens * price.ratio());
 }

@@ -15,8 +15,7 @@ struct Price {
 int64_t quota_for_usage(const Price& price, int64_t prompt_tokens, int64_t completion_tokens);
 
 // Reserved before relaying: (PreConsumedQuota + prompt + max_tokens) × ratio.
-int64_t pre_charge_amount(const Price& price, int64_t pre_consumed_quota, int64_t prompt_tokens,
-                          int64_t max_tokens);
+int64_t pre_charge_amount(const Price& price, int64_t pre_consumed_quota, int64_t prompt_tokens, int64_t max_tokens);
 
 double quota_to_usd(int64_t quota, int64_t quota_per_unit = 500000);
 

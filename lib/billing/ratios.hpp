@@ -9,7 +9,7 @@
 
 namespace oneapi::billing {
 
-inline constexpr double kUnknownModelRatio = 30;  // One API charges unknown models at ratio 30
+inline constexpr double kUnknownModelRatio = 30;         // One API charges unknown models at ratio 30
 inline constexpr int64_t kDefaultQuotaPerUnit = 500000;  // quota per $1
 
 class Ratios {

@@ -1,7 +1,8 @@
 #include "net/http_client.hpp"
 
-#include <mutex>
 #include <spdlog/spdlog.h>
+
+#include <mutex>
 #include <unordered_map>
 
 #include "net/asio.hpp"
@@ -121,8 +122,10 @@ struct HttpClient::Impl {
     auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kTok);
     if (rec) co_return transport_error("resolve " + u.host + " failed", rec);
     auto c = std::make_unique<Connection>();
-    if (u.tls) c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, ssl_ctx);
-    else c->plain = std::make_unique<beast::tcp_stream>(ioc);
+    if (u.tls)
+      c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, ssl_ctx);
+    else
+      c->plain = std::make_unique<beast::tcp_stream>(ioc);
     auto& tcp_stream = c->lowest();
     tcp_stream.expires_after(options.connect_timeout);
     auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, kTok);
@@ -131,7 +134,8 @@ struct HttpClient::Impl {
     tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
     if (u.tls) {
       if (!SSL_set_tlsext_host_name(c->tls->native_handle(), u.host.c_str()))
-        co_return Error::make(ErrorKind::upstream_error, "TLS: cannot set SNI host name " + u.host, "do_request_failed");
+        co_return Error::make(ErrorKind::upstream_error, "TLS: cannot set SNI host name " + u.host,
+                              "do_request_failed");
       c->tls->set_verify_callback(ssl::host_name_verification(u.host));
       auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, kTok);
       if (hec) co_return transport_error("TLS handshake with " + u.host + " failed", hec);
@@ -153,20 +157,24 @@ class Response final : public ClientResponse {
   ~Response() override {
     // Reuse only a connection whose response was read to the end; anything else is closed,
     // which also tells the upstream to stop generating.
-    if (conn_ && parser_.is_done() && parser_.keep_alive()) impl_->give_back(key_, std::move(conn_));
-    else if (conn_) conn_->close();
+    if (conn_ && parser_.is_done() && parser_.keep_alive())
+      impl_->give_back(key_, std::move(conn_));
+    else if (conn_)
+      conn_->close();
   }
 
   // Reads the status line and headers.
   asio::awaitable<beast::error_code> read_head(std::chrono::milliseconds timeout) {
-    if (timeout.count() > 0) conn_->lowest().expires_after(timeout);
-    else conn_->lowest().expires_never();
-    auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) {
-      return http::async_read_header(s, conn_->buffer, parser_, kTok);
-    });
+    if (timeout.count() > 0)
+      conn_->lowest().expires_after(timeout);
+    else
+      conn_->lowest().expires_never();
+    auto [ec, n] =
+        co_await with_stream(*conn_, [&](auto& s) { return http::async_read_header(s, conn_->buffer, parser_, kTok); });
     if (!ec) {
       status_ = static_cast<int>(parser_.get().result_int());
-      for (const auto& f : parser_.get()) headers_.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+      for (const auto& f : parser_.get())
+        headers_.push_back(Header{std::string(f.name_string()), std::string(f.value())});
     }
     co_return ec;
   }
@@ -180,12 +188,18 @@ class Response final : public ClientResponse {
       parser_.get().body().data = buf;
       parser_.get().body().size = sizeof buf;
       conn_->lowest().expires_after(impl_->options.idle_timeout);
-      auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
+      auto [ec, n] =
+          co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         if (ec == beast::error::timeout)
           co_return Error{ErrorKind::upstream_timeout, "upstream read timed out", "upstream_timeout", 0, "", true};
-        co_return Error{ErrorKind::upstream_error, "upstream connection broke: " + ec.message(), "read_response_body_failed", 502, "", true};
+        co_return Error{ErrorKind::upstream_error,
+                        "upstream connection broke: " + ec.message(),
+                        "read_response_body_failed",
+                        502,
+                        "",
+                        true};
       }
       const size_t got = sizeof buf - parser_.get().body().size;
       if (got > 0) co_return std::string(buf, got);
@@ -201,7 +215,8 @@ class Response final : public ClientResponse {
       if (piece->empty()) co_return all;
       all += *piece;
       if (all.size() > limit)
-        co_return Error::make(ErrorKind::upstream_error, "upstream response larger than " + std::to_string(limit) + " bytes",
+        co_return Error::make(ErrorKind::upstream_error,
+                              "upstream response larger than " + std::to_string(limit) + " bytes",
                               "read_response_body_failed");
     }
   }

@@ -1,12 +1,12 @@
 #include "net/http_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
 #include <list>
 #include <mutex>
-#include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
 #include "core/util.hpp"
@@ -92,7 +92,10 @@ template <class Stream>
 class Writer final : public ResponseWriter {
  public:
   Writer(Stream& s, unsigned version, bool keep_alive, const ServerLimits& limits)
-      : stream_(s), version_(version), keep_alive_(keep_alive), timeout_(limits.write_timeout),
+      : stream_(s),
+        version_(version),
+        keep_alive_(keep_alive),
+        timeout_(limits.write_timeout),
         add_request_id_(limits.add_request_id) {}
 
   asio::awaitable<bool> send(int status, Headers headers, std::string body) override {
@@ -201,9 +204,11 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
         std::string answer = error_body(ErrorKind::payload_too_large, std::move(message));
         co_await w.send(body ? 413 : 431, json_headers(), std::move(answer));
       } else if (had_bytes && ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::eof && ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+                 ec != asio::error::eof && ec != asio::error::connection_reset &&
+                 ec != asio::error::operation_aborted) {
         Writer<Stream> w(*stream, 11, false, limits);
-        co_await w.send(400, json_headers(), error_body(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
+        co_await w.send(400, json_headers(),
+                        error_body(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
       }
       break;
     }

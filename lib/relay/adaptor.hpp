@@ -3,11 +3,10 @@
 // I/O, and know nothing of sockets: they convert the request, build the upstream URL and
 // headers, parse the response or stream, and report usage.
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "core/result.hpp"
 #include "net/http_types.hpp"

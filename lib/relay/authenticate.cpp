@@ -32,7 +32,8 @@ Result<void> authenticate(RelayState& s, const net::ServerRequest& req) {
   if (!token) return Error::make(ErrorKind::unauthorized, "Invalid token", "invalid_api_key");
   const std::string who = token->name + " (#" + std::to_string(token->id) + ")";
   switch (static_cast<store::TokenStatus>(token->status)) {
-    case store::TokenStatus::enabled: break;
+    case store::TokenStatus::enabled:
+      break;
     case store::TokenStatus::exhausted:
       return Error::make(ErrorKind::insufficient_quota, "API Key " + who + " quota has been exhausted",
                          "token_quota_exhausted");
@@ -46,19 +47,21 @@ Result<void> authenticate(RelayState& s, const net::ServerRequest& req) {
   if (token->expired_time != -1 && token->expired_time < unix_now())
     return Error::make(ErrorKind::unauthorized, "token " + who + " has expired", "token_expired");
   if (!token->unlimited_quota && token->remain_quota <= 0)
-    return Error::make(ErrorKind::insufficient_quota,
-                       "token " + who + " quota has been used up (remaining: " + std::to_string(token->remain_quota) + ")",
-                       "token_quota_exhausted");
+    return Error::make(
+        ErrorKind::insufficient_quota,
+        "token " + who + " quota has been used up (remaining: " + std::to_string(token->remain_quota) + ")",
+        "token_quota_exhausted");
   if (!token->subnet.empty() && !ip_in_subnets(req.peer_ip, token->subnet))
-    return Error::make(ErrorKind::forbidden,
-                       "token can only be used from the specified subnets: " + token->subnet +
-                           ", current ip: " + req.peer_ip,
-                       "ip_not_allowed");
+    return Error::make(
+        ErrorKind::forbidden,
+        "token can only be used from the specified subnets: " + token->subnet + ", current ip: " + req.peer_ip,
+        "ip_not_allowed");
   const store::User* user = s.catalog->find_user(token->user_id);
   if (!user || user->status != static_cast<int>(store::UserStatus::enabled))
     return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");
   if (s.pinned_channel_id != 0 && user->role < static_cast<int>(store::Role::admin))
-    return Error::make(ErrorKind::forbidden, "common users are not allowed to specify a channel", "channel_pin_forbidden");
+    return Error::make(ErrorKind::forbidden, "common users are not allowed to specify a channel",
+                       "channel_pin_forbidden");
   s.token = token;
   s.user = user;
   return {};

@@ -1,9 +1,10 @@
 #include "relay/catalog.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <spdlog/spdlog.h>
 
 #include "core/util.hpp"
 

@@ -15,7 +15,8 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
   s.model = model->get<std::string>();
 
   if (auto st = s.body.find("stream"); st != s.body.end()) {
-    if (!st->is_boolean()) return Error::make(ErrorKind::invalid_request, "stream must be a boolean", "invalid_text_request");
+    if (!st->is_boolean())
+      return Error::make(ErrorKind::invalid_request, "stream must be a boolean", "invalid_text_request");
     s.stream = st->get<bool>() && s.mode != RelayMode::embeddings;
   }
   if (auto so = s.body.find("stream_options"); so != s.body.end() && so->is_object())

@@ -2,8 +2,9 @@
 
 namespace oneapi::relay {
 
-boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(
-    RelayState& s, const std::string& raw_body, net::HttpClient& client) {
+boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(RelayState& s,
+                                                                                   const std::string& raw_body,
+                                                                                   net::HttpClient& client) {
   const Adaptor* adaptor = adaptor_for(s.channel->channel.type);
   if (!adaptor)
     co_return Error::make(ErrorKind::internal,
@@ -19,13 +20,15 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
   auto response = co_await client.send(std::move(req));
   if (!response) {
     Error e = response.error();
-    if (e.kind == ErrorKind::invalid_request) e.kind = ErrorKind::internal;  // a bad channel URL is not the client's fault
+    if (e.kind == ErrorKind::invalid_request)
+      e.kind = ErrorKind::internal;  // a bad channel URL is not the client's fault
     if (e.code.empty()) e.code = "do_request_failed";
     co_return e;
   }
   const int status = (*response)->status();
   std::string_view content_type = (*response)->header("Content-Type");
-  const bool json_answer_to_stream = s.stream && status == 200 && content_type.find("application/json") != std::string_view::npos;
+  const bool json_answer_to_stream =
+      s.stream && status == 200 && content_type.find("application/json") != std::string_view::npos;
   if ((status != 200 && status != 201) || json_answer_to_stream) {
     auto body = co_await (*response)->read_all(1024 * 1024);
     co_return adaptor->parse_error(status == 200 ? 500 : status, body ? std::string_view(*body) : std::string_view());

@@ -3,9 +3,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "billing/quota.hpp"
@@ -72,8 +72,9 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
 // 5. Reserve quota and write the provisional log row, in one transaction.
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
 // 6. Convert and send; on an upstream error status, the error (with retryable set).
-boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(
-    RelayState& s, const std::string& raw_body, net::HttpClient& client);
+boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(RelayState& s,
+                                                                                   const std::string& raw_body,
+                                                                                   net::HttpClient& client);
 // 7. Relay the answer to the client (whole or streamed), settling before the last bytes.
 boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
                                            net::ResponseWriter& writer, store::StoreExecutor& store);

@@ -35,7 +35,8 @@ boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::C
   // The bill is committed before the answer leaves, so an answer the client got is always logged.
   auto settled = co_await settle(s, store, usage);
   if (!settled) {
-    co_await respond_error(s, writer, Error::make(ErrorKind::internal, "failed to record the request", "settle_failed"));
+    co_await respond_error(s, writer,
+                           Error::make(ErrorKind::internal, "failed to record the request", "settle_failed"));
     co_return;
   }
   record(s, status, &usage, nullptr);

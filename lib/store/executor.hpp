@@ -1,8 +1,8 @@
 #pragma once
 // Every database call runs on one dedicated thread (SQLite has one writer anyway), so the I/O
 // threads never block on the disk. Coroutines hop there and back with `co_await run(...)`.
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,13 +37,14 @@ class StoreExecutor {
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(R)>(
         [this](auto handler, F fn) {
           auto work = boost::asio::make_work_guard(handler);
-          boost::asio::post(ioc_, [this, handler = std::move(handler), fn = std::move(fn), work = std::move(work)]() mutable {
-            R result = fn(*store_);
-            auto ex = work.get_executor();
-            boost::asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
-              std::move(handler)(std::move(result));
-            });
-          });
+          boost::asio::post(
+              ioc_, [this, handler = std::move(handler), fn = std::move(fn), work = std::move(work)]() mutable {
+                R result = fn(*store_);
+                auto ex = work.get_executor();
+                boost::asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
+                  std::move(handler)(std::move(result));
+                });
+              });
         },
         boost::asio::use_awaitable, std::move(f));
   }

@@ -62,7 +62,7 @@ struct Channel {
   std::string other;
   double balance = 0;
   int64_t balance_updated_time = 0;
-  std::string models;           // comma-separated
+  std::string models;             // comma-separated
   std::string group = "default";  // comma-separated
   int64_t used_quota = 0;
   std::string model_mapping;  // JSON {"from":"to"}

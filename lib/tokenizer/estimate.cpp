@@ -50,7 +50,8 @@ int64_t estimate_chat_prompt_tokens(const nlohmann::json& messages) {
     if (!m.is_object()) continue;
     n += 3;
     if (auto c = m.find("content"); c != m.end()) n += content_tokens(*c);
-    if (auto r = m.find("role"); r != m.end() && r->is_string()) n += estimate_text_tokens(r->get_ref<const std::string&>());
+    if (auto r = m.find("role"); r != m.end() && r->is_string())
+      n += estimate_text_tokens(r->get_ref<const std::string&>());
     if (auto nm = m.find("name"); nm != m.end() && nm->is_string())
       n += 1 + estimate_text_tokens(nm->get_ref<const std::string&>());
   }

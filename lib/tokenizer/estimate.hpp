@@ -2,9 +2,8 @@
 // Local token counts for when the upstream reports no usage. An estimate (about 4 ASCII
 // characters or 1 CJK character per token); the exact BPE tokenizer replaces it later.
 #include <cstdint>
-#include <string_view>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string_view>
 
 namespace oneapi::tokenizer {
 

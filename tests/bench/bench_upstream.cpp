@@ -20,10 +20,12 @@ int main(int argc, char** argv) {
       R"("usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}})";
   std::string stream;
   for (int i = 0; i < chunks; ++i)
-    stream += R"(data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"word )" +
-              std::to_string(i) + R"( "},"finish_reason":null}],"usage":null})" + "\n\n";
-  stream += R"(data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":)" +
-            std::to_string(chunks) + R"(,"total_tokens":)" + std::to_string(12 + chunks) + "}}\n\ndata: [DONE]\n\n";
+    stream +=
+        R"(data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"word )" +
+        std::to_string(i) + R"( "},"finish_reason":null}],"usage":null})" + "\n\n";
+  stream +=
+      R"(data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":)" +
+      std::to_string(chunks) + R"(,"total_tokens":)" + std::to_string(12 + chunks) + "}}\n\ndata: [DONE]\n\n";
 
   boost::asio::io_context ioc(1);
   auto handler = [&](oneapi::net::ServerRequest& req, oneapi::net::ResponseWriter& w) -> boost::asio::awaitable<void> {

@@ -98,7 +98,8 @@ std::set<std::string> flags_in(const std::string& text) {
     if (pos > 0 && word_char(text[pos - 1])) continue;
     size_t end = pos + 2;
     while (end < text.size() && word_char(text[end])) ++end;
-    if (end > pos + 2 && std::isalpha(static_cast<unsigned char>(text[pos + 2]))) out.insert(text.substr(pos, end - pos));
+    if (end > pos + 2 && std::isalpha(static_cast<unsigned char>(text[pos + 2])))
+      out.insert(text.substr(pos, end - pos));
   }
   return out;
 }
@@ -147,10 +148,10 @@ TEST_CASE("oneapictl --help-all lists the commands of the brief", "[cli]") {
   auto tree = command_tree();
   std::set<std::string> paths;
   for (const auto& c : tree) paths.insert(c.joined());
-  for (const char* expected :
-       {"status", "channel add", "channel list", "channel get", "channel update", "channel enable", "channel disable",
-        "channel delete", "channel test", "token create", "token list", "token get", "token update", "token delete",
-        "log list", "cost", "option get", "option set", "option list", "user list"})
+  for (const char* expected : {"status",         "channel add",     "channel list",   "channel get",  "channel update",
+                               "channel enable", "channel disable", "channel delete", "channel test", "token create",
+                               "token list",     "token get",       "token update",   "token delete", "log list",
+                               "cost",           "option get",      "option set",     "option list",  "user list"})
     CHECK(paths.count(expected) == 1);
   const auto& root = root_of(tree);
   for (const char* flag : {"--socket", "--json", "--version", "--help"})
@@ -230,7 +231,8 @@ TEST_CASE("every command and flag appears in the bash and zsh completions and th
 
   // Exit codes and environment.
   const std::string exit_status = block(man, ".SH EXIT STATUS", {"\n.SH "});
-  for (const char* code : {"\n0\t", "\n1\t", "\n2\t", "\n3\t", "\n4\t"}) CHECK(exit_status.find(code) != std::string::npos);
+  for (const char* code : {"\n0\t", "\n1\t", "\n2\t", "\n3\t", "\n4\t"})
+    CHECK(exit_status.find(code) != std::string::npos);
   CHECK(block(man, ".SH ENVIRONMENT", {"\n.SH "}).find("ONEAPI_SOCKET") != std::string::npos);
   CHECK(block(man, ".SH FILES", {"\n.SH "}).find("oneapi.sock") != std::string::npos);
 }
@@ -307,9 +309,12 @@ TEST_CASE("oneapictl exits 3 with one line when the daemon is unreachable", "[cl
   oneapi::test::TempDir dir("oneapictl-test-");
   const std::string missing = dir.file("missing.sock");
 
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"status"}, {"--json", "status"}, {"channel", "list", "--json"},
-        {"channel", "test", "--all"}, {"token", "create", "--name", "x"}, {"cost", "abc"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"status"},
+                                               {"--json", "status"},
+                                               {"channel", "list", "--json"},
+                                               {"channel", "test", "--all"},
+                                               {"token", "create", "--name", "x"},
+                                               {"cost", "abc"}}) {
     std::vector<std::string> full{"--socket", missing};
     full.insert(full.end(), args.begin(), args.end());
     auto r = ctl(full);

@@ -131,11 +131,14 @@ class FakeAdmin {
     }
     std::string out = "HTTP/1.1 " + std::to_string(c.status) + " X\r\nContent-Type: application/json\r\n";
     switch (c.framing) {
-      case Framing::hang_up: return;
+      case Framing::hang_up:
+        return;
       case Framing::content_length:
         out += "Content-Length: " + std::to_string(c.body.size()) + "\r\n\r\n" + c.body;
         break;
-      case Framing::until_eof: out += "Connection: close\r\n\r\n" + c.body; break;
+      case Framing::until_eof:
+        out += "Connection: close\r\n\r\n" + c.body;
+        break;
       case Framing::chunked: {
         out += "Transfer-Encoding: chunked\r\n\r\n";
         // Uneven chunks, so a chunk boundary falls inside a JSON token.
@@ -171,10 +174,21 @@ bool one_error_line(const CommandResult& r) {
   return r.err.rfind("oneapictl: ", 0) == 0 && r.err.find('\n') == r.err.size() - 1;
 }
 
-const json kChannel = {{"id", 7},         {"type", 1},           {"status", 1},         {"name", "main"},
-                       {"weight", 0},     {"created_time", 1700000000}, {"test_time", 0}, {"response_time", 0},
-                       {"base_url", ""},  {"models", "gpt-4o,gpt-4o-mini"}, {"group", "default"},
-                       {"used_quota", 0}, {"model_mapping", ""}, {"priority", 0},       {"system_prompt", ""},
+const json kChannel = {{"id", 7},
+                       {"type", 1},
+                       {"status", 1},
+                       {"name", "main"},
+                       {"weight", 0},
+                       {"created_time", 1700000000},
+                       {"test_time", 0},
+                       {"response_time", 0},
+                       {"base_url", ""},
+                       {"models", "gpt-4o,gpt-4o-mini"},
+                       {"group", "default"},
+                       {"used_quota", 0},
+                       {"model_mapping", ""},
+                       {"priority", 0},
+                       {"system_prompt", ""},
                        // The admin API omits keys; the CLI must drop one even if it comes.
                        {"key", "sk-upstream-SECRET"}};
 
@@ -193,7 +207,7 @@ const json kToken = {{"id", 3},
                      {"subnet", ""}};
 
 json test_result(int64_t id, const std::string& name, bool success, const std::string& message) {
-  return {{"channel_id", id}, {"name", name},         {"success", success},  {"time", 0.25},
+  return {{"channel_id", id},     {"name", name},      {"success", success}, {"time", 0.25},
           {"response_time", 250}, {"model", "gpt-4o"}, {"message", message}};
 }
 
@@ -201,8 +215,13 @@ json test_result(int64_t id, const std::string& name, bool success, const std::s
 
 TEST_CASE("oneapictl status prints the daemon's status; --json prints the data object", "[cli]") {
   FakeAdmin d;
-  const json status = {{"version", "0.1.0"}, {"start_time", 1700000000}, {"uptime_seconds", 3725},
-                       {"quota_per_unit", 500000}, {"system_name", "One API"}, {"channels", 2}, {"tokens", 5}};
+  const json status = {{"version", "0.1.0"},
+                       {"start_time", 1700000000},
+                       {"uptime_seconds", 3725},
+                       {"quota_per_unit", 500000},
+                       {"system_name", "One API"},
+                       {"channels", 2},
+                       {"tokens", 5}};
   d.ok("GET /api/status", status);
 
   auto r = d.ctl({"status"});
@@ -295,7 +314,8 @@ TEST_CASE("oneapictl maps the envelope's code to exit codes", "[cli]") {
   CHECK(r.out.empty());
 
   d.refuse("POST /api/channel/", "base_url must start with http:// or https://", "invalid_request");
-  r = d.ctl({"channel", "add", "--type", "custom", "--name", "x", "--key", "k", "--models", "m", "--base-url", "ftp://x"});
+  r = d.ctl(
+      {"channel", "add", "--type", "custom", "--name", "x", "--key", "k", "--models", "m", "--base-url", "ftp://x"});
   CHECK(r.exit_code == 1);
   CHECK(one_error_line(r));
   CHECK(r.err.find("base_url must start") != std::string::npos);
@@ -321,9 +341,16 @@ TEST_CASE("oneapictl maps the envelope's code to exit codes", "[cli]") {
 TEST_CASE("oneapictl channel add sends One API's fields and never prints the key", "[cli]") {
   FakeAdmin d;
   d.ok("POST /api/channel/", kChannel);
-  auto r = d.ctl({"channel", "add", "--type", "openai-compatible", "--name", "main", "--key", "sk-upstream-SECRET",
-                  "--models", "gpt-4o,gpt-4o-mini", "--base-url", "https://example.com", "--priority", "-5",
-                  "--weight", "3", "--model-mapping", R"({"gpt-4":"gpt-4o"})", "--group", "default,vip"});
+  auto r = d.ctl({"channel",         "add",
+                  "--type",          "openai-compatible",
+                  "--name",          "main",
+                  "--key",           "sk-upstream-SECRET",
+                  "--models",        "gpt-4o,gpt-4o-mini",
+                  "--base-url",      "https://example.com",
+                  "--priority",      "-5",
+                  "--weight",        "3",
+                  "--model-mapping", R"({"gpt-4":"gpt-4o"})",
+                  "--group",         "default,vip"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("7") != std::string::npos);
   CHECK(r.out.find("SECRET") == std::string::npos);
@@ -421,7 +448,8 @@ TEST_CASE("oneapictl token create prints the sk- key and sends quota and expiry"
   CHECK(body["subnet"] == "10.0.0.0/8,2001:db8::/32");
 
   for (auto [when, expected] : {std::pair<const char*, int64_t>{"2030-01-01T12:30:00", 1893501000},
-                                {"1893456000", 1893456000}, {"2030-01-01 12:30", 1893501000}}) {
+                                {"1893456000", 1893456000},
+                                {"2030-01-01 12:30", 1893501000}}) {
     r = d.ctl({"token", "create", "--name", "ci", "--expires", when});
     CHECK(r.exit_code == 0);
     CHECK(d.last().json_body()["expired_time"] == expected);
@@ -482,10 +510,16 @@ TEST_CASE("oneapictl token list shortens keys; token get shows the full key", "[
 
 TEST_CASE("oneapictl cost prints quota and USD", "[cli]") {
   FakeAdmin d;
-  d.ok("GET /api/cost/request/2024050112000012345678901",
-       {{"request_id", "2024050112000012345678901"}, {"quota", 1000}, {"cost_usd", 0.002}, {"model_name", "gpt-4o"},
-        {"prompt_tokens", 10}, {"completion_tokens", 20}, {"token_name", "ci"}, {"created_at", 1700000000},
-        {"is_stream", false}, {"elapsed_time", 321}});
+  d.ok("GET /api/cost/request/2024050112000012345678901", {{"request_id", "2024050112000012345678901"},
+                                                           {"quota", 1000},
+                                                           {"cost_usd", 0.002},
+                                                           {"model_name", "gpt-4o"},
+                                                           {"prompt_tokens", 10},
+                                                           {"completion_tokens", 20},
+                                                           {"token_name", "ci"},
+                                                           {"created_at", 1700000000},
+                                                           {"is_stream", false},
+                                                           {"elapsed_time", 321}});
   auto r = d.ctl({"cost", "2024050112000012345678901"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("$0.002000") != std::string::npos);
@@ -505,10 +539,18 @@ TEST_CASE("oneapictl cost prints quota and USD", "[cli]") {
 
 TEST_CASE("oneapictl log list builds the query from its filters", "[cli]") {
   FakeAdmin d;
-  d.ok("GET /api/log/", json::array({{{"id", 1}, {"created_at", 1700000000}, {"type", 2}, {"token_name", "my token"},
-                                      {"model_name", "gpt-4o"}, {"quota", 42}, {"prompt_tokens", 5},
-                                      {"completion_tokens", 6}, {"channel", 7}, {"request_id", "r-1"},
-                                      {"elapsed_time", 99}, {"is_stream", true}}}));
+  d.ok("GET /api/log/", json::array({{{"id", 1},
+                                      {"created_at", 1700000000},
+                                      {"type", 2},
+                                      {"token_name", "my token"},
+                                      {"model_name", "gpt-4o"},
+                                      {"quota", 42},
+                                      {"prompt_tokens", 5},
+                                      {"completion_tokens", 6},
+                                      {"channel", 7},
+                                      {"request_id", "r-1"},
+                                      {"elapsed_time", 99},
+                                      {"is_stream", true}}}));
   auto r = d.ctl({"log", "list", "--limit", "5", "--model", "gpt-4o", "--token-name", "my token", "--type", "consume",
                   "--since", "1700000000", "--until", "2023-11-15", "--channel", "7"});
   CHECK(r.exit_code == 0);
@@ -534,7 +576,7 @@ TEST_CASE("oneapictl log list builds the query from its filters", "[cli]") {
 TEST_CASE("oneapictl option get, set and list", "[cli]") {
   FakeAdmin d;
   d.ok("GET /api/option/", json::array({{{"key", "RetryTimes"}, {"value", "0"}},
-                                         {{"key", "ModelRatio"}, {"value", std::string(500, 'x')}}}));
+                                        {{"key", "ModelRatio"}, {"value", std::string(500, 'x')}}}));
   d.ok("PUT /api/option/", nullptr);
 
   auto r = d.ctl({"option", "get", "RetryTimes"});
@@ -562,9 +604,15 @@ TEST_CASE("oneapictl option get, set and list", "[cli]") {
 
 TEST_CASE("oneapictl user list prints a table", "[cli]") {
   FakeAdmin d;
-  d.ok("GET /api/user/", json::array({{{"id", 1}, {"username", "root"}, {"display_name", "Root User"}, {"role", 100},
-                                       {"status", 1}, {"group", "default"}, {"quota", 500000000000},
-                                       {"used_quota", 0}, {"request_count", 0}}}));
+  d.ok("GET /api/user/", json::array({{{"id", 1},
+                                       {"username", "root"},
+                                       {"display_name", "Root User"},
+                                       {"role", 100},
+                                       {"status", 1},
+                                       {"group", "default"},
+                                       {"quota", 500000000000},
+                                       {"used_quota", 0},
+                                       {"request_count", 0}}}));
   auto r = d.ctl({"user", "list"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("USERNAME") != std::string::npos);

@@ -11,14 +11,17 @@ std::string openai_chat_body(const std::string& content, int prompt_tokens, int 
       {"object", "chat.completion"},
       {"created", 1700000000},
       {"model", "gpt-4o-mini"},
-      {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", content}}}, {"finish_reason", "stop"}}}},
+      {"choices",
+       {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", content}}}, {"finish_reason", "stop"}}}},
       {"usage",
-       {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens}, {"total_tokens", prompt_tokens + completion_tokens}}}};
+       {{"prompt_tokens", prompt_tokens},
+        {"completion_tokens", completion_tokens},
+        {"total_tokens", prompt_tokens + completion_tokens}}}};
   return j.dump();
 }
 
-std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage,
-                                              int prompt_tokens, int completion_tokens) {
+std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage, int prompt_tokens,
+                                              int completion_tokens) {
   std::vector<std::string> out;
   for (const auto& w : words) {
     nlohmann::json chunk = {{"id", "chatcmpl-mock"},
@@ -44,8 +47,19 @@ std::vector<std::string> openai_stream_events(const std::vector<std::string>& wo
 
 int64_t Gateway::add_channel(const std::string& base_url, const std::string& models,
                              const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--json",     "channel", "add",      "--type", "openai", "--name", "mock",
-                                   "--base-url", base_url,  "--key",    "sk-upstream-secret", "--models", models};
+  std::vector<std::string> args = {"--json",
+                                   "channel",
+                                   "add",
+                                   "--type",
+                                   "openai",
+                                   "--name",
+                                   "mock",
+                                   "--base-url",
+                                   base_url,
+                                   "--key",
+                                   "sk-upstream-secret",
+                                   "--models",
+                                   models};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = daemon.ctl(args);
   if (r.exit_code != 0) throw std::runtime_error("channel add failed: " + r.err + r.out);

@@ -1,9 +1,8 @@
 // Durability and process lifecycle: restart, SIGKILL, SIGTERM drain, admin socket permissions.
 #include <sys/stat.h>
 
-#include <csignal>
-
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -120,9 +119,8 @@ TEST_CASE("SIGTERM lets a stream in flight finish, then exits 0", "[e2e][lifecyc
   Gateway g;
   g.add_channel(mock.base_url());
   std::string key = g.add_token();
-  auto in_flight = std::async(std::launch::async, [&] {
-    return post_json(g.port(), "/v1/chat/completions", key, chat_body(true));
-  });
+  auto in_flight =
+      std::async(std::launch::async, [&] { return post_json(g.port(), "/v1/chat/completions", key, chat_body(true)); });
   for (int i = 0; i < 100 && mock.request_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(mock.request_count() == 1);
   CHECK(g.daemon.stop(SIGTERM) == 0);
@@ -149,7 +147,8 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   MockUpstream bad([](const net::ServerRequest&, MockReply& r) {
     r.status = 401;
     r.headers = {{"Content-Type", "application/json"}};
-    r.body = R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})";
+    r.body =
+        R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})";
   });
   Gateway g;
   int64_t ok_id = g.add_channel(good.base_url());
@@ -180,7 +179,8 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);  // disabled ones are skipped
 }
 
-TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start; logs hold no secrets", "[e2e][lifecycle]") {
+TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start; logs hold no secrets",
+          "[e2e][lifecycle]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
     r.headers = {{"Content-Type", "application/json"}};
     r.body = openai_chat_body("hi", 5, 2);

@@ -1,6 +1,6 @@
 // End to end: the real oneapid binary, a real SQLite file, a mock OpenAI upstream on loopback.
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
 
@@ -79,7 +79,9 @@ TEST_CASE("non-stream chat completion is relayed, billed, logged and priced by r
 }
 
 TEST_CASE("stream is relayed event by event, usage from upstream, hidden unless asked", "[e2e][stream]") {
-  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_stream(r, {"Hel", "lo", " there"}, true, 20, 3); });
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    reply_stream(r, {"Hel", "lo", " there"}, true, 20, 3);
+  });
   Gateway g;
   g.add_channel(mock.base_url());
   std::string key = g.add_token();
@@ -134,7 +136,8 @@ TEST_CASE("client disconnect mid-stream cancels the upstream and bills what was 
   auto got = call_and_hang_up(g.port(), "/v1/chat/completions", key, chat_body(true), 600);
   CHECK(got.find("word0") != std::string::npos);
   // The mock notices its stream was cut well before its 60 chunks were written.
-  for (int i = 0; i < 200 && mock.aborted_streams() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 200 && mock.aborted_streams() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(mock.aborted_streams() == 1);
   // A log row is settled (not left provisional), billing a partial local count, not the pre-charge.
   int64_t settled = 0;
@@ -223,7 +226,8 @@ TEST_CASE("bad, expired and exhausted keys; forbidden model; malformed JSON; ove
   CHECK(big.status == 413);
   CHECK(json::parse(big.body)["error"]["message"].get<std::string>().size() > 0);
 
-  auto unknown_model = post_json(g.port(), "/v1/chat/completions", g.add_token(), chat_body(false, "nobody-serves-this"));
+  auto unknown_model =
+      post_json(g.port(), "/v1/chat/completions", g.add_token(), chat_body(false, "nobody-serves-this"));
   CHECK(unknown_model.status == 503);
 
   auto expired_key = g.add_token(-1, {"--expires", "1s"});
@@ -248,9 +252,11 @@ TEST_CASE("models, completions and embeddings", "[e2e]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     r.headers = {{"Content-Type", "application/json"}};
     if (req.path == "/v1/embeddings")
-      r.body = R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}})";
+      r.body =
+          R"({"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}})";
     else
-      r.body = R"({"id":"c","object":"text_completion","choices":[{"text":"done","index":0}],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}})";
+      r.body =
+          R"({"id":"c","object":"text_completion","choices":[{"text":"done","index":0}],"usage":{"prompt_tokens":4,"completion_tokens":1,"total_tokens":5}})";
   });
   Gateway g;
   g.add_channel(mock.base_url(), "gpt-3.5-turbo-instruct,text-embedding-3-small,gpt-4o-mini");
@@ -266,18 +272,25 @@ TEST_CASE("models, completions and embeddings", "[e2e]") {
   REQUIRE(only["data"].size() == 1);
   CHECK(only["data"][0]["id"] == "text-embedding-3-small");
   CHECK(http_call(g.port(), "GET", "/v1/models/gpt-4o-mini", "", {{"Authorization", "Bearer " + all}}).status == 200);
-  CHECK(http_call(g.port(), "GET", "/v1/models/gpt-4o-mini", "", {{"Authorization", "Bearer " + limited}}).status == 404);
+  CHECK(http_call(g.port(), "GET", "/v1/models/gpt-4o-mini", "", {{"Authorization", "Bearer " + limited}}).status ==
+        404);
 
   auto emb = post_json(g.port(), "/v1/embeddings", all, R"({"model":"text-embedding-3-small","input":"hello"})");
   REQUIRE(emb.status == 200);
   CHECK(json::parse(emb.body)["data"][0]["embedding"].size() == 2);
   auto comp = post_json(g.port(), "/v1/completions", all, R"({"model":"gpt-3.5-turbo-instruct","prompt":"hi"})");
   REQUIRE(comp.status == 200);
-  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=2 AND model_name='text-embedding-3-small' AND prompt_tokens=8") == 1);
-  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=2 AND model_name='gpt-3.5-turbo-instruct' AND completion_tokens=1") == 1);
+  CHECK(db_int(g.db(),
+               "SELECT COUNT(*) FROM logs WHERE type=2 AND model_name='text-embedding-3-small' AND prompt_tokens=8") ==
+        1);
+  CHECK(db_int(
+            g.db(),
+            "SELECT COUNT(*) FROM logs WHERE type=2 AND model_name='gpt-3.5-turbo-instruct' AND completion_tokens=1") ==
+        1);
 }
 
-TEST_CASE("many parallel requests on a limited token never overspend it by more than one request", "[e2e][concurrency]") {
+TEST_CASE("many parallel requests on a limited token never overspend it by more than one request",
+          "[e2e][concurrency]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r, "ok", 1000, 1000); });  // 375 each
   Gateway g;
   g.add_channel(mock.base_url());
@@ -293,8 +306,10 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
     threads.emplace_back([&] {
       for (int i = 0; i < 200; ++i) {  // until the token is used up (bounded)
         auto r = post_json(g.port(), "/v1/chat/completions", key, chat_body());
-        if (r.status == 200) ++ok;
-        else if (r.status == 429) ++busy;
+        if (r.status == 200)
+          ++ok;
+        else if (r.status == 429)
+          ++busy;
         else if (r.status == 403) {
           ++refused;
           return;
@@ -309,7 +324,7 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
   INFO(first_other);
   CHECK(other == 0);
   CHECK(refused == 8);  // every thread ends on "quota used up"
-  CHECK(ok >= 5);  // 2000 / 375: five fit, the sixth may overspend by one request at most
+  CHECK(ok >= 5);       // 2000 / 375: five fit, the sixth may overspend by one request at most
   const int64_t used = token_used(g);
   CHECK(used == ok * 375);
   CHECK(used <= quota + 375);  // at most one request's cost over
@@ -317,7 +332,8 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=6") == 0);
 }
 
-TEST_CASE("RetryTimes: a retryable failure moves to the next channel; the failed attempt costs nothing", "[e2e][retry]") {
+TEST_CASE("RetryTimes: a retryable failure moves to the next channel; the failed attempt costs nothing",
+          "[e2e][retry]") {
   MockUpstream broken([](const net::ServerRequest&, MockReply& r) {
     r.status = 503;
     r.headers = {{"Content-Type", "application/json"}};

@@ -121,8 +121,8 @@ Daemon::~Daemon() {
 void Daemon::start() {
   const std::string ready = data_dir_ + "/ready.json";
   std::filesystem::remove(ready);
-  std::vector<std::string> args = {ONEAPID_PATH,   "--port",       "0", "--listen", "127.0.0.1", "--data-dir",
-                                   data_dir_,      "--ready-file", ready, "--log-level", "debug"};
+  std::vector<std::string> args = {ONEAPID_PATH, "--port",       "0",   "--listen",    "127.0.0.1", "--data-dir",
+                                   data_dir_,    "--ready-file", ready, "--log-level", "debug"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   auto envs = merged_env(env_);
   auto cargs = c_array(args);

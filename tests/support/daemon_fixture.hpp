@@ -26,10 +26,10 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
-  void start();                   // throws when it does not become ready within 20 s
+  void start();  // throws when it does not become ready within 20 s
   void add_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
-  int stop(int signo = 15);       // signal, wait, return the exit status (-1 if it did not exit)
-  void kill_hard();               // SIGKILL and reap
+  int stop(int signo = 15);  // signal, wait, return the exit status (-1 if it did not exit)
+  void kill_hard();          // SIGKILL and reap
   bool running() const { return pid_ > 0; }
 
   int port() const { return port_; }

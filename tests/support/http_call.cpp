@@ -116,13 +116,15 @@ HttpResult http_call(int port, const std::string& method, const std::string& pat
 }
 
 HttpResult post_json(int port, const std::string& path, const std::string& key, const std::string& body) {
-  return http_call(port, "POST", path, body, {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}});
+  return http_call(port, "POST", path, body,
+                   {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}});
 }
 
 std::string call_and_hang_up(int port, const std::string& path, const std::string& key, const std::string& body,
                              size_t read_bytes, int timeout_ms) {
   int fd = connect_loopback(port);
-  send_all(fd, build_request("POST", path, body, {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}));
+  send_all(fd, build_request("POST", path, body,
+                             {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}));
   std::string raw = read_until(fd, read_bytes, std::chrono::milliseconds(timeout_ms));
   // RST instead of FIN so the server notices at its next write, as a killed client would.
   linger lg{1, 0};

@@ -19,11 +19,18 @@ store::Channel channel(int type, std::string base) {
 }
 
 const char* kTranscript =
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}],\"usage\":null}\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}],\"usage\":null}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+    "\"content\":\"\"}}],\"usage\":null}\n\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"}}],"
+    "\"usage\":null}\n\n"
     ": keep-alive comment\n\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" world\"}}],\"usage\":null}\r\n\r\n"
-    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n"
+    "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\" "
+    "world\"}}],\"usage\":null}\r\n\r\n"
+    "data: "
+    "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_"
+    "tokens\":2,\"total_tokens\":11}}\n\n"
     "data: [DONE]\n\n";
 }  // namespace
 
@@ -129,7 +136,8 @@ TEST_CASE("OpenAI non-stream response: usage and text", "[adaptor][openai]") {
 
 TEST_CASE("upstream errors: message, code and retry rule", "[adaptor][openai]") {
   auto e = adaptors::openai::parse_upstream_error(
-      401, R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})");
+      401,
+      R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})");
   CHECK(e.message == "Incorrect API key provided");
   CHECK(e.code == "invalid_api_key");
   CHECK(e.type == "invalid_request_error");

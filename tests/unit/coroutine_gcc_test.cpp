@@ -1,8 +1,8 @@
 // Guards the workaround documented in lib/store/executor.hpp: the store hop must keep a captured
 // object intact (g++ 12 double-destroys capturing-lambda temporaries inside co_await).
-#include <catch2/catch.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <catch2/catch.hpp>
 
 #include "store/executor.hpp"
 

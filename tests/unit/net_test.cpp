@@ -69,7 +69,8 @@ Fetched fetch(net::ClientOptions options, net::ClientRequest request, int times 
 }  // namespace
 
 TEST_CASE("SSE decoder: fields, comments, CRLF, multi-line data, split anywhere", "[net][sse]") {
-  const std::string t = "event: delta\r\ndata: {\"a\":1}\r\n\r\n: comment\n\ndata:no-space\ndata: second line\n\ndata: tail";
+  const std::string t =
+      "event: delta\r\ndata: {\"a\":1}\r\n\r\n: comment\n\ndata:no-space\ndata: second line\n\ndata: tail";
   std::vector<net::SseEvent> whole;
   net::SseDecoder d;
   d.feed(t, whole);
@@ -116,19 +117,20 @@ TEST_CASE("client: chunked bodies arrive piece by piece", "[net]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
     r.chunks = {{0, "one"}, {150, "two"}, {150, "three"}};
   });
-  auto pieces = run_coro<std::vector<std::string>>([&](asio::io_context& ioc) -> asio::awaitable<std::vector<std::string>> {
-    net::HttpClient client(ioc, {});
-    std::vector<std::string> out;
-    net::ClientRequest req{"GET", mock.base_url() + "/", {}, ""};
-    auto r = co_await client.send(std::move(req));
-    if (!r) co_return out;
-    for (;;) {
-      auto p = co_await (*r)->read_some();
-      if (!p || p->empty()) break;
-      out.push_back(*p);
-    }
-    co_return out;
-  });
+  auto pieces =
+      run_coro<std::vector<std::string>>([&](asio::io_context& ioc) -> asio::awaitable<std::vector<std::string>> {
+        net::HttpClient client(ioc, {});
+        std::vector<std::string> out;
+        net::ClientRequest req{"GET", mock.base_url() + "/", {}, ""};
+        auto r = co_await client.send(std::move(req));
+        if (!r) co_return out;
+        for (;;) {
+          auto p = co_await (*r)->read_some();
+          if (!p || p->empty()) break;
+          out.push_back(*p);
+        }
+        co_return out;
+      });
   REQUIRE(pieces.size() == 3);
   CHECK(pieces[2] == "three");
 }
@@ -166,7 +168,8 @@ TEST_CASE("client: a dropped response closes the upstream connection", "[net]") 
     if (r) co_await (*r)->read_some();
     co_return 0;  // the response is dropped here, mid-body
   });
-  for (int i = 0; i < 100 && mock.aborted_streams() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && mock.aborted_streams() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(mock.aborted_streams() == 1);
 }
 

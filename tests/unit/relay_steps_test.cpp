@@ -151,7 +151,9 @@ TEST_CASE("parse_request: malformed JSON, missing model, bad types", "[relay][pa
   CHECK_FALSE(parse_request(s, R"({"model":"m","messages":[],"stream":"yes"})"));
   CHECK_FALSE(parse_request(s, R"({"model":"m","messages":[],"max_tokens":-5})"));
   RelayState ok;
-  REQUIRE(parse_request(ok, R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":64,"messages":[{"role":"user","content":"hello there"}]})"));
+  REQUIRE(parse_request(
+      ok,
+      R"({"model":"m","stream":true,"stream_options":{"include_usage":true},"max_tokens":64,"messages":[{"role":"user","content":"hello there"}]})"));
   CHECK(ok.stream);
   CHECK(ok.client_wants_usage);
   CHECK(ok.max_tokens == 64);

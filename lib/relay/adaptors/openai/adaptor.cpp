@@ -97,8 +97,7 @@ class OpenAiStreamDecoder final : public StreamDecoder {
 std::string join_url(std::string_view base, std::string_view path) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
   // "https://host/v1" + "/v1/chat/completions": users paste either form; accept both.
-  if (base.size() >= 3 && base.substr(base.size() - 3) == "/v1" && path.substr(0, 4) == "/v1/")
-    path.remove_prefix(3);
+  if (base.size() >= 3 && base.substr(base.size() - 3) == "/v1" && path.substr(0, 4) == "/v1/") path.remove_prefix(3);
   return std::string(base) + std::string(path);
 }
 
@@ -173,8 +172,10 @@ Error parse_upstream_error(int status, std::string_view body) {
       if (auto t = err->find("type"); t != err->end() && t->is_string() && !t->get<std::string>().empty())
         e.type = t->get<std::string>();
       if (auto c = err->find("code"); c != err->end()) {
-        if (c->is_string()) e.code = c->get<std::string>();
-        else if (c->is_number()) e.code = std::to_string(c->get<int64_t>());
+        if (c->is_string())
+          e.code = c->get<std::string>();
+        else if (c->is_number())
+          e.code = std::to_string(c->get<int64_t>());
       }
     }
     for (const char* key : {"message", "msg", "err", "error_msg"})
