@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 
@@ -31,6 +32,8 @@ bool env_int(const char* name, T& out, std::string& errors) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout/stderr pipe must not kill the daemon; sockets already use MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   using oneapi::daemon::Config;
   Config cfg;
   std::string errors;
