@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -119,7 +120,14 @@ int run(const Config& cfg) {
   client_options.idle_timeout = cfg.streaming_timeout;
   net::HttpClient client(ioc, client_options);
   relay::Relay relay(catalog, store, client, relay::RelayConfig{cfg.streaming_timeout});
-  admin::AdminApi admin_api({store, catalog, client, cfg.test_prompt, start_time});
+  // Channel tests run from cron: a hung upstream must not hang them, even with RELAY_TIMEOUT=0.
+  net::ClientOptions test_options = client_options;
+  const std::chrono::milliseconds test_limit{60'000};
+  if (test_options.response_timeout.count() == 0 || test_options.response_timeout > test_limit)
+    test_options.response_timeout = test_limit;
+  test_options.idle_timeout = std::min(test_options.idle_timeout, test_limit);
+  net::HttpClient test_client(ioc, test_options);
+  admin::AdminApi admin_api({store, catalog, test_client, cfg.test_prompt, start_time});
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;

@@ -170,8 +170,12 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
   auto self = shared_from_this();
   auto entry = std::make_shared<ConnectionEntry>();
   std::weak_ptr<Stream> weak = stream;
-  entry->close = [weak, this] {
-    asio::post(ioc, [weak] {
+  std::weak_ptr<ConnectionEntry> weak_entry = entry;
+  entry->close = [weak, weak_entry, this] {
+    asio::post(ioc, [weak, weak_entry] {
+      // Checked again here: a request may have arrived since stop_accepting() looked.
+      auto e = weak_entry.lock();
+      if (e && e->busy) return;
       if (auto s = weak.lock()) {
         beast::error_code ignored;
         s->socket().shutdown(asio::socket_base::shutdown_both, ignored);
