@@ -24,6 +24,7 @@
 #include "net/http_server.hpp"
 #include "relay/relay.hpp"
 #include "store/executor.hpp"
+#include "store/migrations.hpp"
 
 namespace oneapi::daemon {
 
@@ -142,6 +143,19 @@ int run(const Config& cfg) {
     if (get && p == "/v1/models") co_return co_await relay.list_models(req, w);
     if (get && p.rfind("/v1/models/", 0) == 0 && p.size() > 11)
       co_return co_await relay.get_model(p.substr(11), req, w);
+    // Probes for supervisors and load balancers: the process answers; the database answers and is migrated.
+    if (get && p == "/healthz") {
+      co_await w.send(200, net::json_headers(), R"({"status":"ok"})");
+      co_return;
+    }
+    if (get && p == "/readyz") {
+      auto probe = [](store::Store& s) { return s.schema_version(); };
+      const int version = co_await store.run(std::move(probe));
+      const bool ready = version == store::latest_schema_version();
+      nlohmann::json body = {{"status", ready ? "ready" : "not ready"}, {"schema_version", version}};
+      co_await w.send(ready ? 200 : 503, net::json_headers(), body.dump());
+      co_return;
+    }
     // Public management routes on the TCP port (One API / Laisky fork): status and cost by id.
     if (get && (p == "/api/status" || p.rfind("/api/cost/request/", 0) == 0)) {
       if (co_await admin_api.handle(req, w)) co_return;

@@ -221,3 +221,15 @@ TEST_CASE("every API answer carries a request id, errors from the HTTP layer inc
   CHECK(status.status == 200);
   CHECK_FALSE(status.header("x-oneapi-request-id").empty());
 }
+
+TEST_CASE("health and readiness probes", "[e2e][lifecycle]") {
+  Gateway g;
+  auto health = http_call(g.port(), "GET", "/healthz");
+  CHECK(health.status == 200);
+  CHECK(json::parse(health.body)["status"] == "ok");
+  auto ready = http_call(g.port(), "GET", "/readyz");
+  CHECK(ready.status == 200);
+  auto body = json::parse(ready.body);
+  CHECK(body["status"] == "ready");
+  CHECK(body["schema_version"].get<int>() >= 1);
+}
