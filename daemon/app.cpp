@@ -128,7 +128,7 @@ int run(const Config& cfg) {
     test_options.response_timeout = test_limit;
   test_options.idle_timeout = std::min(test_options.idle_timeout, test_limit);
   net::HttpClient test_client(ioc, test_options);
-  admin::AdminApi admin_api({store, catalog, test_client, cfg.test_prompt, start_time});
+  admin::AdminApi admin_api({store, catalog, test_client, cfg.test_prompt, start_time, cfg.generate_default_token});
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
@@ -156,15 +156,10 @@ int run(const Config& cfg) {
       co_await w.send(ready ? 200 : 503, net::json_headers(), body.dump());
       co_return;
     }
-    // Public management routes on the TCP port (One API / Laisky fork): status and cost by id.
-    if (get && (p == "/api/status" || p.rfind("/api/cost/request/", 0) == 0)) {
-      if (co_await admin_api.handle(req, w)) co_return;
-    }
+    // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
-      co_await w.send(
-          401, net::json_headers(),
-          R"({"success":false,"message":"Unauthorized: management over TCP needs an access token; use the admin socket","code":"unauthorized"})");
-      co_return;
+      if (co_await admin_api.handle_tcp(req, w)) co_return;
+      co_return co_await send_error(w, invalid_url(req));
     }
     if (not_implemented_yet(p)) {
       Error e = Error::make(ErrorKind::internal, "API not implemented", "api_not_implemented");
@@ -175,7 +170,7 @@ int run(const Config& cfg) {
     co_await send_error(w, invalid_url(req));
   };
   auto admin_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
-    if (co_await admin_api.handle(req, w)) co_return;
+    if (co_await admin_api.handle_socket(req, w)) co_return;
     co_await send_error(w, invalid_url(req));
   };
 

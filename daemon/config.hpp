@@ -23,6 +23,7 @@ struct Config {
   std::string initial_root_token;
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
+  bool generate_default_token = true;
 };
 
 }  // namespace oneapi::daemon

@@ -54,6 +54,14 @@ int main(int argc, char** argv) {
   cfg.initial_root_access_token = env("INITIAL_ROOT_ACCESS_TOKEN");
   if (!env("TEST_PROMPT").empty()) cfg.test_prompt = env("TEST_PROMPT");
   if (!env("LOG_LEVEL").empty()) cfg.log_level = env("LOG_LEVEL");
+  if (const std::string v = env("GENERATE_DEFAULT_TOKEN"); !v.empty()) {
+    if (v == "true" || v == "1")
+      cfg.generate_default_token = true;
+    else if (v == "false" || v == "0")
+      cfg.generate_default_token = false;
+    else
+      errors += "  GENERATE_DEFAULT_TOKEN=" + v + ": not true or false\n";
+  }
 
   CLI::App app{"oneapid: an OpenAI-compatible LLM API gateway that relays, balances and bills requests"};
   app.set_version_flag("--version", std::string("oneapid ") + ONEAPI_VERSION);

@@ -10,8 +10,20 @@
 #include "net/http_server.hpp"
 #include "relay/catalog.hpp"
 #include "store/executor.hpp"
+#include "store/models.hpp"
 
 namespace oneapi::admin {
+
+// Who is asking. The admin socket acts as the root user; the TCP port as the user whose access
+// token came with the request.
+struct Caller {
+  int64_t user_id = 0;
+  int role = 0;
+  bool admin_socket = false;
+
+  bool is_admin() const { return role >= static_cast<int>(store::Role::admin); }
+  bool is_root() const { return role >= static_cast<int>(store::Role::root); }
+};
 
 struct AdminDeps {
   store::StoreExecutor& store;
@@ -19,18 +31,24 @@ struct AdminDeps {
   net::HttpClient& client;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   int64_t start_time = 0;
+  bool generate_default_token = true;  // GENERATE_DEFAULT_TOKEN: new users get an unlimited "default" token
 };
 
 class AdminApi {
  public:
   explicit AdminApi(AdminDeps deps) : d_(std::move(deps)) {}
 
-  // Serves one /api request. Returns false when no route matches (the caller answers 404).
-  boost::asio::awaitable<bool> handle(net::ServerRequest& req, net::ResponseWriter& writer);
+  // Serves one /api request from the admin socket, as root. Returns false when no route matches
+  // (the caller answers 404).
+  boost::asio::awaitable<bool> handle_socket(net::ServerRequest& req, net::ResponseWriter& writer);
+  // Serves one /api request from the TCP port: /api/status and /api/cost/request/{id} for anyone,
+  // everything else for the user whose access token is in Authorization (401 without one).
+  boost::asio::awaitable<bool> handle_tcp(net::ServerRequest& req, net::ResponseWriter& writer);
   // Rebuilds the relay catalog from the database (after every change).
   boost::asio::awaitable<void> reload_catalog();
 
  private:
+  boost::asio::awaitable<bool> serve(net::ServerRequest& req, net::ResponseWriter& writer, Caller caller);
   boost::asio::awaitable<nlohmann::json> run_tests(std::vector<int64_t> ids, bool include_disabled, std::string model);
   boost::asio::awaitable<nlohmann::json> test_channel(const store::Channel& channel, const std::string& model);
   AdminDeps d_;

@@ -50,6 +50,8 @@ inline constexpr std::string_view kOption = "/api/option/";
 inline constexpr std::string_view kCodeNotFound = "not_found";
 inline constexpr std::string_view kCodeInvalid = "invalid_request";
 inline constexpr std::string_view kCodeInternal = "internal";
-inline constexpr std::string_view kCodeFailed = "failed";  // e.g. a channel test that failed
+inline constexpr std::string_view kCodeForbidden = "forbidden";        // the caller's role is too low
+inline constexpr std::string_view kCodeUnauthorized = "unauthorized";  // no or an invalid access token
+inline constexpr std::string_view kCodeFailed = "failed";              // e.g. a channel test that failed
 
 }  // namespace oneapi::admin

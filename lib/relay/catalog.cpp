@@ -19,6 +19,16 @@ const store::Token* Catalog::find_token(std::string_view key) const {
   return nullptr;
 }
 
+const store::User* Catalog::find_user_by_access_token(std::string_view access_token) const {
+  if (access_token.empty()) return nullptr;
+  auto [begin, end] = user_ids_by_access_token.equal_range(key_fingerprint(access_token));
+  for (auto it = begin; it != end; ++it) {
+    auto u = users.find(it->second);
+    if (u != users.end() && constant_time_equal(u->second.access_token, access_token)) return &u->second;
+  }
+  return nullptr;
+}
+
 const store::User* Catalog::find_user(int64_t id) const {
   auto it = users.find(id);
   return it == users.end() ? nullptr : &it->second;
@@ -63,7 +73,10 @@ int64_t int_option(const std::unordered_map<std::string, std::string>& options, 
 std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
   auto c = std::make_shared<Catalog>();
   for (const auto& [k, v] : snapshot.options) c->options[k] = v;
-  for (const auto& u : snapshot.users) c->users.emplace(u.id, u);
+  for (const auto& u : snapshot.users) {
+    c->users.emplace(u.id, u);
+    if (!u.access_token.empty()) c->user_ids_by_access_token.emplace(key_fingerprint(u.access_token), u.id);
+  }
   for (const auto& t : snapshot.tokens) {
     c->tokens.emplace(t.id, t);
     c->token_ids_by_fingerprint.emplace(key_fingerprint(t.key), t.id);

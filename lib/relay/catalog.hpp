@@ -28,6 +28,7 @@ struct Catalog {
   std::unordered_map<int64_t, store::User> users;
   std::unordered_map<int64_t, store::Token> tokens;
   std::unordered_multimap<uint64_t, int64_t> token_ids_by_fingerprint;
+  std::unordered_multimap<uint64_t, int64_t> user_ids_by_access_token;
   std::unordered_map<int64_t, ChannelInfo> channels;
   // group -> model -> enabled routes, highest priority first
   std::unordered_map<std::string, std::unordered_map<std::string, std::vector<Route>>> routes;
@@ -41,6 +42,8 @@ struct Catalog {
   // Key without "sk-"; compared in constant time.
   const store::Token* find_token(std::string_view key) const;
   const store::User* find_user(int64_t id) const;
+  // Management access token (One API's `Authorization: <access_token>`); constant time.
+  const store::User* find_user_by_access_token(std::string_view access_token) const;
   const std::vector<Route>* find_routes(const std::string& group, const std::string& model) const;
   // Models a user of `group` can reach, sorted.
   std::vector<std::string> models_for_group(const std::string& group) const;

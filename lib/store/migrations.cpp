@@ -135,6 +135,10 @@ CREATE TABLE IF NOT EXISTS options (
   value TEXT
 );
 )sql"},
+    {2, R"sql(
+ALTER TABLE redemptions ADD COLUMN redeemed_by INTEGER DEFAULT 0;
+CREATE INDEX IF NOT EXISTS idx_logs_channel ON logs(channel);
+)sql"},
 };
 
 }  // namespace

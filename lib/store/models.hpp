@@ -13,6 +13,7 @@ enum class UserStatus : int { enabled = 1, disabled = 2, deleted = 3 };
 enum class TokenStatus : int { enabled = 1, disabled = 2, expired = 3, exhausted = 4 };
 enum class ChannelStatus : int { unknown = 0, enabled = 1, manually_disabled = 2, auto_disabled = 3 };
 // 6 = provisional: written by pre-charge, turned into consume (2) by settle or refund.
+enum class RedemptionStatus : int { enabled = 1, disabled = 2, used = 3 };
 enum class LogType : int { unknown = 0, topup = 1, consume = 2, manage = 3, system = 4, test = 5, provisional = 6 };
 
 struct User {
@@ -71,6 +72,30 @@ struct Channel {
   std::string system_prompt;
 };
 
+// A voucher: `key` (32 hex chars) adds `quota` to the balance of the user who redeems it, once.
+struct Redemption {
+  int64_t id = 0;
+  int64_t user_id = 0;  // who created it
+  std::string key;
+  int status = 1;
+  std::string name;
+  int64_t quota = 100;
+  int64_t created_time = 0;
+  int64_t redeemed_time = 0;
+  int64_t redeemed_by = 0;  // user who redeemed it (0 = not yet)
+};
+
+// A user to create with One API's sign-up grants (QuotaForNewUser, invitation rewards), all in
+// one transaction with their system logs.
+struct NewUser {
+  User user;  // password already hashed
+  int64_t quota_for_new_user = 0;
+  std::string inviter_aff_code;  // empty: not invited
+  int64_t quota_for_inviter = 0;
+  int64_t quota_for_invitee = 0;
+  bool default_token = false;  // also create an unlimited token named "default"
+};
+
 struct Ability {
   std::string group;
   std::string model;
@@ -110,6 +135,16 @@ struct LogFilter {
   int64_t end_timestamp = 0;    // inclusive, 0 = unbounded
   int limit = 100;
   int offset = 0;
+};
+
+// Totals over the logs a filter selects (limit and offset ignored); rpm/tpm over its last minute.
+struct LogStat {
+  int64_t quota = 0;
+  int64_t requests = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t rpm = 0;
+  int64_t tpm = 0;
 };
 
 // Everything the in-memory catalog needs, read in one transaction.

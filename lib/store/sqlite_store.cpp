@@ -14,6 +14,8 @@
 #include "core/util.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
+#include "store/sqlite_accounts.hpp"
+#include "store/sqlite_rows.hpp"
 #include "store/store.hpp"
 
 namespace oneapi::store {
@@ -23,6 +25,7 @@ namespace {
 using sqlite::Db;
 using sqlite::Statement;
 using sqlite::Transaction;
+using namespace rows;
 
 constexpr int kTokenEnabled = static_cast<int>(TokenStatus::enabled);
 constexpr int kTokenExpired = static_cast<int>(TokenStatus::expired);
@@ -33,123 +36,12 @@ constexpr int kLogProvisional = static_cast<int>(LogType::provisional);
 constexpr int64_t kRootQuota = 500000000000000;
 constexpr const char* kStartupRefund = "refunded at startup: the daemon stopped before this request finished";
 
-// ---- column lists and row readers (the order of one matches the other) ----
-
-const std::string kUserCols =
-    "id, username, password, display_name, role, status, email, access_token, quota, used_quota, request_count, "
-    "\"group\", aff_code, inviter_id";
-
-User read_user(const Statement& s) {
-  User u;
-  u.id = s.column_int64(0);
-  u.username = s.column_text(1);
-  u.password = s.column_text(2);
-  u.display_name = s.column_text(3);
-  u.role = s.column_int(4);
-  u.status = s.column_int(5);
-  u.email = s.column_text(6);
-  u.access_token = s.column_text(7);
-  u.quota = s.column_int64(8);
-  u.used_quota = s.column_int64(9);
-  u.request_count = s.column_int64(10);
-  u.group = s.column_text(11);
-  u.aff_code = s.column_text(12);
-  u.inviter_id = s.column_int64(13);
-  return u;
-}
-
-const std::string kTokenCols =
-    "id, user_id, \"key\", status, name, created_time, accessed_time, expired_time, remain_quota, unlimited_quota, "
-    "used_quota, models, subnet";
-
-Token read_token(const Statement& s) {
-  Token t;
-  t.id = s.column_int64(0);
-  t.user_id = s.column_int64(1);
-  t.key = s.column_text(2);
-  t.status = s.column_int(3);
-  t.name = s.column_text(4);
-  t.created_time = s.column_int64(5);
-  t.accessed_time = s.column_int64(6);
-  t.expired_time = s.column_int64(7);
-  t.remain_quota = s.column_int64(8);
-  t.unlimited_quota = s.column_bool(9);
-  t.used_quota = s.column_int64(10);
-  t.models = s.column_text(11);
-  t.subnet = s.column_text(12);
-  return t;
-}
-
-const std::string kChannelCols =
-    "id, type, \"key\", status, name, weight, created_time, test_time, response_time, base_url, other, balance, "
-    "balance_updated_time, models, \"group\", used_quota, model_mapping, priority, config, system_prompt";
-
-Channel read_channel(const Statement& s) {
-  Channel c;
-  c.id = s.column_int64(0);
-  c.type = s.column_int(1);
-  c.key = s.column_text(2);
-  c.status = s.column_int(3);
-  c.name = s.column_text(4);
-  c.weight = s.column_int64(5);
-  c.created_time = s.column_int64(6);
-  c.test_time = s.column_int64(7);
-  c.response_time = s.column_int64(8);
-  c.base_url = s.column_text(9);
-  c.other = s.column_text(10);
-  c.balance = s.column_double(11);
-  c.balance_updated_time = s.column_int64(12);
-  c.models = s.column_text(13);
-  c.group = s.column_text(14);
-  c.used_quota = s.column_int64(15);
-  c.model_mapping = s.column_text(16);
-  c.priority = s.column_int64(17);
-  c.config = s.column_text(18);
-  c.system_prompt = s.column_text(19);
-  return c;
-}
-
-Ability read_ability(const Statement& s) {
-  Ability a;
-  a.group = s.column_text(0);
-  a.model = s.column_text(1);
-  a.channel_id = s.column_int64(2);
-  a.enabled = s.column_bool(3);
-  a.priority = s.column_int64(4);
-  return a;
-}
-
-const std::string kLogCols =
-    "id, user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
-    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id";
-
-Log read_log(const Statement& s) {
-  Log l;
-  l.id = s.column_int64(0);
-  l.user_id = s.column_int64(1);
-  l.created_at = s.column_int64(2);
-  l.type = s.column_int(3);
-  l.content = s.column_text(4);
-  l.username = s.column_text(5);
-  l.token_name = s.column_text(6);
-  l.model_name = s.column_text(7);
-  l.quota = s.column_int64(8);
-  l.prompt_tokens = s.column_int64(9);
-  l.completion_tokens = s.column_int64(10);
-  l.channel_id = s.column_int64(11);
-  l.request_id = s.column_text(12);
-  l.elapsed_time = s.column_int64(13);
-  l.is_stream = s.column_bool(14);
-  l.system_prompt_reset = s.column_bool(15);
-  l.token_id = s.column_int64(16);
-  return l;
-}
-
 // ---- the SQL, built once ----
 
-const std::string kSelectUser = "SELECT " + kUserCols + " FROM users WHERE id = ?";
+// Deleted users (status 3) are gone for every purpose but old logs.
+const std::string kSelectUser = "SELECT " + kUserCols + " FROM users WHERE id = ? AND status != 3";
 const std::string kSelectUserByAccessToken = "SELECT " + kUserCols + " FROM users WHERE access_token = ?";
-const std::string kSelectUsers = "SELECT " + kUserCols + " FROM users ORDER BY id";
+const std::string kSelectUsers = "SELECT " + kUserCols + " FROM users WHERE status != 3 ORDER BY id";
 constexpr const char* kInsertUser =
     R"(INSERT INTO users (username, password, display_name, role, status, email, access_token, quota, used_quota,
        request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
@@ -196,44 +88,6 @@ constexpr const char* kTokenApplyDelta = R"(UPDATE tokens SET
   remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ?2 ELSE remain_quota END,
   used_quota = used_quota + ?2
 WHERE id = ?1)";
-
-// ---- small helpers over cached statements ----
-
-template <class... Args>
-Result<void> run(Db& db, std::string_view sql, const Args&... args) {
-  auto q = db.query(sql);
-  if (!q) return q.error();
-  return (*q)->bind_all(args...).run();
-}
-
-template <class T, class Read, class... Args>
-Result<std::vector<T>> select_all(Db& db, std::string_view sql, Read read, const Args&... args) {
-  auto q = db.query(sql);
-  if (!q) return q.error();
-  (*q)->bind_all(args...);
-  std::vector<T> out;
-  for (;;) {
-    auto row = (*q)->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read(**q));
-  }
-  return out;
-}
-
-template <class T, class Read, class... Args>
-Result<std::optional<T>> select_one(Db& db, std::string_view sql, Read read, const Args&... args) {
-  auto q = db.query(sql);
-  if (!q) return q.error();
-  auto row = (*q)->bind_all(args...).step();
-  if (!row) return row.error();
-  if (!*row) return std::optional<T>();
-  return std::optional<T>(read(**q));
-}
-
-Error not_found(std::string_view what, int64_t id) {
-  return Error::make(ErrorKind::not_found, std::string(what) + " " + std::to_string(id) + " not found");
-}
 
 std::string strip_sk(std::string key) {
   if (key.rfind("sk-", 0) == 0) key.erase(0, 3);
@@ -672,30 +526,19 @@ class SqliteStore final : public Store {
   // ---- logs ----
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
-    using Param = std::variant<int64_t, std::string>;
     std::string sql = "SELECT " + kLogCols + " FROM logs WHERE 1 = 1";
-    std::vector<Param> params;
-    auto add = [&](const char* clause, Param p) {
-      sql += clause;
-      params.push_back(std::move(p));
-    };
-    if (f.type) add(" AND type = ?", int64_t{*f.type});
-    if (f.user_id) add(" AND user_id = ?", *f.user_id);
-    if (!f.username.empty()) add(" AND username = ?", f.username);
-    if (!f.token_name.empty()) add(" AND token_name = ?", f.token_name);
-    if (!f.model_name.empty()) add(" AND model_name = ?", f.model_name);
-    if (f.channel_id) add(" AND channel = ?", *f.channel_id);
-    if (f.start_timestamp != 0) add(" AND created_at >= ?", f.start_timestamp);
-    if (f.end_timestamp != 0) add(" AND created_at <= ?", f.end_timestamp);
+    std::vector<std::variant<int64_t, std::string>> params;
+    sqlite_accounts::log_filter_sql(f, sql, params);
     // limit <= 0: no limit (SQLite's LIMIT -1)
-    add(" ORDER BY id DESC LIMIT ?", int64_t{f.limit > 0 ? f.limit : -1});
-    add(" OFFSET ?", int64_t{f.offset > 0 ? f.offset : 0});
+    sql += " ORDER BY id DESC LIMIT ? OFFSET ?";
+    params.emplace_back(int64_t{f.limit > 0 ? f.limit : -1});
+    params.emplace_back(int64_t{f.offset > 0 ? f.offset : 0});
 
     // At most 2^8 distinct texts, so the statement cache stays small.
     auto q = db_.query(sql);
     if (!q) return q.error();
     int i = 0;
-    for (const Param& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
+    for (const auto& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
     std::vector<Log> out;
     for (;;) {
       auto row = (*q)->step();
@@ -712,6 +555,36 @@ class SqliteStore final : public Store {
     if (!l) return l.error();
     if (!*l) return Error::make(ErrorKind::not_found, "log with request id " + request_id + " not found");
     return std::move(**l);
+  }
+
+  Result<LogStat> log_stat(const LogFilter& f) override { return sqlite_accounts::log_stat(db_, f); }
+  Result<int64_t> purge_logs(int64_t before) override { return sqlite_accounts::purge_logs(db_, before); }
+
+  // ---- accounts (sqlite_accounts.cpp) ----
+
+  Result<User> get_user_by_username(const std::string& username) override {
+    return sqlite_accounts::get_user_by_username(db_, username);
+  }
+  Result<User> create_user(const NewUser& n) override { return sqlite_accounts::create_user(db_, n); }
+  Result<User> update_user(const User& u) override { return sqlite_accounts::update_user(db_, u); }
+  Result<void> delete_user(int64_t id) override { return sqlite_accounts::delete_user(db_, id); }
+  Result<User> topup_user(int64_t id, int64_t quota, const std::string& content) override {
+    return sqlite_accounts::topup_user(db_, id, quota, content);
+  }
+  Result<std::string> regenerate_access_token(int64_t user_id) override {
+    return sqlite_accounts::regenerate_access_token(db_, user_id);
+  }
+  Result<std::vector<Redemption>> create_redemptions(const Redemption& tmpl, int count) override {
+    return sqlite_accounts::create_redemptions(db_, tmpl, count);
+  }
+  Result<std::vector<Redemption>> list_redemptions() override { return sqlite_accounts::list_redemptions(db_); }
+  Result<Redemption> get_redemption(int64_t id) override { return sqlite_accounts::get_redemption(db_, id); }
+  Result<Redemption> update_redemption(const Redemption& r) override {
+    return sqlite_accounts::update_redemption(db_, r);
+  }
+  Result<void> delete_redemption(int64_t id) override { return sqlite_accounts::delete_redemption(db_, id); }
+  Result<int64_t> redeem(const std::string& key, int64_t user_id) override {
+    return sqlite_accounts::redeem(db_, key, user_id);
   }
 
  private:

@@ -31,6 +31,27 @@ class Store {
   virtual Result<User> get_user_by_access_token(const std::string& access_token) = 0;
   virtual Result<std::vector<User>> list_users() = 0;
   virtual Result<User> insert_user(User u) = 0;
+  virtual Result<User> get_user_by_username(const std::string& username) = 0;
+  // Errors: invalid_request for a taken username or an unknown inviter code.
+  virtual Result<User> create_user(const NewUser& n) = 0;
+  // By u.id: username, password, display_name, role, status, email, quota, group.
+  virtual Result<User> update_user(const User& u) = 0;
+  // Soft delete as One API: status deleted, username freed ("deleted_…"), access token cleared.
+  virtual Result<void> delete_user(int64_t id) = 0;
+  // Adds quota (may be negative, never below zero) and writes a topup log, in one transaction.
+  virtual Result<User> topup_user(int64_t id, int64_t quota, const std::string& content) = 0;
+  virtual Result<std::string> regenerate_access_token(int64_t user_id) = 0;
+
+  // redemptions
+  virtual Result<std::vector<Redemption>> create_redemptions(const Redemption& tmpl, int count) = 0;
+  virtual Result<std::vector<Redemption>> list_redemptions() = 0;
+  virtual Result<Redemption> get_redemption(int64_t id) = 0;
+  virtual Result<Redemption> update_redemption(const Redemption& r) = 0;  // name, quota, status
+  virtual Result<void> delete_redemption(int64_t id) = 0;
+  // One transaction: marks the code used, adds its quota to the user, writes a topup log.
+  // Returns the quota added. Errors: invalid_request "invalid redemption code" /
+  // "this redemption code has already been used" / "this redemption code is disabled".
+  virtual Result<int64_t> redeem(const std::string& key, int64_t user_id) = 0;
 
   // tokens (key without "sk-")
   virtual Result<std::vector<Token>> list_tokens(std::optional<int64_t> user_id) = 0;
@@ -64,6 +85,9 @@ class Store {
   // logs
   virtual Result<std::vector<Log>> list_logs(const LogFilter& f) = 0;
   virtual Result<Log> get_log_by_request_id(const std::string& request_id) = 0;
+  virtual Result<LogStat> log_stat(const LogFilter& f) = 0;
+  // Deletes logs created before `before` (unix s), except requests still in flight; returns how many.
+  virtual Result<int64_t> purge_logs(int64_t before) = 0;
 };
 
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);  // throws on failure to open/migrate

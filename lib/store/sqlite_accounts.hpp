@@ -1,0 +1,32 @@
+#pragma once
+// Users, redemptions and log maintenance on SQLite. Called by SqliteStore (sqlite_store.cpp) on
+// the store thread; each function that moves money is one transaction.
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "store/models.hpp"
+#include "store/sqlite.hpp"
+
+namespace oneapi::store::sqlite_accounts {
+
+Result<User> get_user_by_username(sqlite::Db& db, const std::string& username);
+Result<User> create_user(sqlite::Db& db, const NewUser& n);
+Result<User> update_user(sqlite::Db& db, const User& u);
+Result<void> delete_user(sqlite::Db& db, int64_t id);
+Result<User> topup_user(sqlite::Db& db, int64_t id, int64_t quota, const std::string& content);
+Result<std::string> regenerate_access_token(sqlite::Db& db, int64_t user_id);
+
+Result<std::vector<Redemption>> create_redemptions(sqlite::Db& db, const Redemption& tmpl, int count);
+Result<std::vector<Redemption>> list_redemptions(sqlite::Db& db);
+Result<Redemption> get_redemption(sqlite::Db& db, int64_t id);
+Result<Redemption> update_redemption(sqlite::Db& db, const Redemption& r);
+Result<void> delete_redemption(sqlite::Db& db, int64_t id);
+Result<int64_t> redeem(sqlite::Db& db, const std::string& key, int64_t user_id);
+
+// Appends " AND …" conditions for `f` to `sql`, with their parameters.
+void log_filter_sql(const LogFilter& f, std::string& sql, std::vector<std::variant<int64_t, std::string>>& params);
+Result<LogStat> log_stat(sqlite::Db& db, const LogFilter& f);
+Result<int64_t> purge_logs(sqlite::Db& db, int64_t before);
+
+}  // namespace oneapi::store::sqlite_accounts
