@@ -10,6 +10,7 @@
 #include "commands/cost.hpp"
 #include "commands/log.hpp"
 #include "commands/option.hpp"
+#include "commands/redemption.hpp"
 #include "commands/status.hpp"
 #include "commands/token.hpp"
 #include "commands/user.hpp"
@@ -97,6 +98,7 @@ int run(int argc, char** argv) {
   setup_cost(app, ctx);
   setup_option(app, ctx);
   setup_user(app, ctx);
+  setup_redemption(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,7 +7,7 @@ _oneapictl_global_opts="--socket --json --timeout --help --version"
 # Subcommands (for groups) or flags (for commands), by command path.
 _oneapictl_words() {
     case "$1" in
-        "") echo "status channel token log cost option user" ;;
+        "") echo "status channel token log cost option user redemption" ;;
         "status") echo "--help" ;;
         "channel") echo "list get add update enable disable delete test" ;;
         "channel list") echo "--help" ;;
@@ -19,27 +19,46 @@ _oneapictl_words() {
         "channel delete") echo "--help" ;;
         "channel test") echo "--all --include-disabled --model --help" ;;
         "token") echo "list get create update delete" ;;
-        "token list") echo "--help" ;;
+        "token list") echo "--user --help" ;;
         "token get") echo "--help" ;;
-        "token create") echo "--name --quota --unlimited --expires --models --subnet --help" ;;
+        "token create") echo "--name --quota --unlimited --expires --models --subnet --user --help" ;;
         "token update") echo "--name --quota --unlimited --expires --models --subnet --status --help" ;;
         "token delete") echo "--help" ;;
-        "log") echo "list" ;;
-        "log list") echo "--limit --token-name --model --channel --since --until --type --help" ;;
+        "log") echo "list stat purge" ;;
+        "log list") echo "--limit --user --token-name --model --channel --since --until --type --help" ;;
+        "log stat") echo "--user --token-name --model --channel --since --until --type --help" ;;
+        "log purge") echo "--before --help" ;;
         "cost") echo "--help" ;;
         "option") echo "list get set" ;;
         "option list") echo "--help" ;;
         "option get") echo "--help" ;;
         "option set") echo "--help" ;;
-        "user") echo "list" ;;
+        "user") echo "list get add update delete enable disable promote demote topup access-token" ;;
         "user list") echo "--help" ;;
+        "user get") echo "--help" ;;
+        "user add") echo "--username --password --display-name --group --quota --role --email --aff-code --help" ;;
+        "user update") echo "--username --password --display-name --group --quota --role --email --help" ;;
+        "user delete") echo "--help" ;;
+        "user enable") echo "--help" ;;
+        "user disable") echo "--help" ;;
+        "user promote") echo "--help" ;;
+        "user demote") echo "--help" ;;
+        "user topup") echo "--quota --remark --help" ;;
+        "user access-token") echo "--help" ;;
+        "redemption") echo "create list get disable delete redeem" ;;
+        "redemption create") echo "--name --quota --count --csv --help" ;;
+        "redemption list") echo "--help" ;;
+        "redemption get") echo "--help" ;;
+        "redemption disable") echo "--help" ;;
+        "redemption delete") echo "--help" ;;
+        "redemption redeem") echo "--user --help" ;;
     esac
 }
 
 # Flags that take no value; every other flag takes one.
 _oneapictl_is_switch() {
     case "$1" in
-        --json|--help|-h|--version|--all|--include-disabled|--unlimited) return 0 ;;
+        --json|--help|-h|--version|--all|--include-disabled|--unlimited|--csv) return 0 ;;
     esac
     return 1
 }
@@ -76,7 +95,7 @@ _oneapictl() {
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0 ;;
         --type)
-            if [[ "$path" == "log list" ]]; then
+            if [[ "$path" == "log list" || "$path" == "log stat" ]]; then
                 COMPREPLY=($(compgen -W "consume topup manage system test all" -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "openai azure custom anthropic gemini deepseek openai-compatible" -- "$cur"))
@@ -88,10 +107,13 @@ _oneapictl() {
         --expires)
             COMPREPLY=($(compgen -W "never 1h 12h 1d 7d 30d 90d" -- "$cur"))
             return 0 ;;
-        --since|--until)
+        --role)
+            COMPREPLY=($(compgen -W "common admin root" -- "$cur"))
+            return 0 ;;
+        --since|--until|--before)
             COMPREPLY=($(compgen -W "15m 1h 12h 1d 7d 30d" -- "$cur"))
             return 0 ;;
-        --key)
+        --key|--password)
             COMPREPLY=($(compgen -W "-" -- "$cur"))
             return 0 ;;
     esac

@@ -54,7 +54,7 @@ void print_token(const json& t) {
 
 struct TokenArgs {
   int64_t id = 0;
-  std::string name, expires, models, subnet, status;
+  std::string name, expires, models, subnet, status, user;
   int64_t quota = 0;
   bool unlimited = false;
   CLI::Option *name_opt = nullptr, *quota_opt = nullptr, *unlimited_opt = nullptr, *expires_opt = nullptr,
@@ -78,6 +78,7 @@ void add_token_flags(CLI::App* sub, TokenArgs& a, bool for_create) {
   a.subnet_opt = sub->add_option("--subnet", a.subnet, "Comma-separated CIDRs the token may be used from (empty: any)");
   if (for_create) {
     a.name_opt->required();
+    sub->add_option("--user", a.user, "Username or id of the token's owner (default: root)");
   } else {
     a.status_opt =
         sub->add_option("--status", a.status, "enabled or disabled")->check(CLI::IsMember({"enabled", "disabled"}));
@@ -114,8 +115,22 @@ int token_body(const TokenArgs& a, json& body, bool for_create) {
   return kExitOk;
 }
 
-int run_list(const Context& ctx) {
-  Reply r = call(ctx, "GET", std::string(admin::kToken));
+// USER (a name or an id) to the user's id, for the fields that take ids.
+int resolve_user_id(const Context& ctx, const std::string& ref, int64_t& id) {
+  Reply found = call(ctx, "GET", std::string(admin::kUser) + url_encode(ref));
+  if (!found.ok()) return fail(found);
+  id = integer(found.data, "id");
+  return kExitOk;
+}
+
+int run_list(const Context& ctx, const std::string& user) {
+  std::string target(admin::kToken);
+  if (!user.empty()) {
+    int64_t id = 0;
+    if (int rc = resolve_user_id(ctx, user, id); rc != kExitOk) return rc;
+    target = with_query(target, {{"user_id", std::to_string(id)}});
+  }
+  Reply r = call(ctx, "GET", target);
   return show(ctx, r, [](const json& list) {
     Table t({"ID", "NAME", "KEY", "STATUS", "QUOTA", "USED", "EXPIRES", "MODELS"});
     for (const auto& tok : list)
@@ -132,8 +147,10 @@ void setup_token(CLI::App& app, Context& ctx) {
   CLI::App* token = app.add_subcommand("token", "Manage API tokens (sk-… keys)");
 
   {
+    auto user = std::make_shared<std::string>();
     CLI::App* sub = token->add_subcommand("list", "List tokens (keys shortened)");
-    sub->callback([&ctx] { ctx.action = [&ctx] { return run_list(ctx); }; });
+    sub->add_option("--user", *user, "Only the tokens of this user (username or id)");
+    sub->callback([&ctx, user] { ctx.action = [&ctx, user] { return run_list(ctx, *user); }; });
   }
   {
     auto id = std::make_shared<int64_t>(0);
@@ -153,6 +170,11 @@ void setup_token(CLI::App& app, Context& ctx) {
       ctx.action = [&ctx, a] {
         json body = json::object();
         if (int rc = token_body(*a, body, true); rc != kExitOk) return rc;
+        if (!a->user.empty()) {
+          int64_t id = 0;
+          if (int rc = resolve_user_id(ctx, a->user, id); rc != kExitOk) return rc;
+          body["user_id"] = id;
+        }
         return show(ctx, call(ctx, "POST", std::string(admin::kToken), body), print_token);
       };
     });

@@ -1,8 +1,8 @@
 #include <charconv>
 
 #include "admin/routes.hpp"
-#include "core/util.hpp"
 #include "billing/ratios.hpp"
+#include "core/util.hpp"
 
 namespace oneapi::admin {
 

@@ -30,18 +30,14 @@ Matched create_redemptions(const RouteCtx& ctx) {
   if (!valid) return answer(fail(valid.error()));
   r.user_id = ctx.caller.user_id;
   const int n = static_cast<int>(count);
-  // data: the keys, as One API; `codes` has the full rows for oneapictl.
-  return store_work([r, n](store::Store& db) {
+  // data: the keys, as One API; with ?detail=1 (oneapictl) the full rows.
+  const bool detail = ctx.req.query_param("detail") == "1";
+  return store_work([r, n, detail](store::Store& db) {
     auto made = db.create_redemptions(r, n);
     if (!made) return fail(made.error());
-    json keys = json::array(), rows = json::array();
-    for (const auto& c : *made) {
-      keys.push_back(c.key);
-      rows.push_back(redemption_json(c));
-    }
-    json reply = ok(keys);
-    reply["codes"] = rows;
-    return reply;
+    json data = json::array();
+    for (const auto& c : *made) data.push_back(detail ? redemption_json(c) : json(c.key));
+    return ok(data);
   });
 }
 

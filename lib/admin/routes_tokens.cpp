@@ -37,7 +37,8 @@ std::optional<int64_t> owner_scope(const Caller& caller) {
 Result<store::Token> visible_token(store::Store& db, int64_t id, std::optional<int64_t> owner) {
   auto t = db.get_token(id);
   if (!t) return t.error();
-  if (owner && t->user_id != *owner) return Error::make(ErrorKind::not_found, "token " + std::to_string(id) + " not found");
+  if (owner && t->user_id != *owner)
+    return Error::make(ErrorKind::not_found, "token " + std::to_string(id) + " not found");
   return t;
 }
 
@@ -49,8 +50,7 @@ Matched create_token(const RouteCtx& ctx) {
   t.accessed_time = t.created_time;
   Fields f{*j, {}};
   read_token_fields(f, t);
-  if (ctx.caller.admin_socket)
-    f.integer("user_id", t.user_id);  // oneapictl token create --user
+  if (ctx.caller.admin_socket) f.integer("user_id", t.user_id);  // oneapictl token create --user
   if (t.user_id == 0) t.user_id = ctx.caller.user_id;
   t.status = static_cast<int>(store::TokenStatus::enabled);
   Result<void> valid = f.error ? Result<void>(*f.error) : validate_token(t);
@@ -125,9 +125,8 @@ std::optional<Matched> route_tokens(const RouteCtx& ctx) {
   if (!id) return answer(fail(id.error()));
   const int64_t token_id = *id;
   if (ctx.method == "GET")
-    return store_work([token_id, owner](store::Store& db) {
-      return envelope(visible_token(db, token_id, owner), token_json);
-    });
+    return store_work(
+        [token_id, owner](store::Store& db) { return envelope(visible_token(db, token_id, owner), token_json); });
   if (ctx.method == "DELETE")
     return store_work(
         [token_id, owner](store::Store& db) {

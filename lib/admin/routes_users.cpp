@@ -26,8 +26,11 @@ Result<void> validate_username(const std::string& name) {
   // A user is named on the command line by name or id: an all-digit name would be ambiguous.
   if (all_digits(name)) return invalid("username must not be all digits");
   if (name.rfind("deleted_", 0) == 0) return invalid("username must not start with deleted_");
+  for (const char* reserved : {"self", "token", "aff", "topup", "available_models", "search", "manage"})
+    if (name == reserved) return invalid("username " + name + " is reserved");
   for (unsigned char c : name)
-    if (std::isspace(c) || c == '/' || c < 0x20) return invalid("username must not contain spaces, control characters or /");
+    if (std::isspace(c) || c == '/' || c < 0x20)
+      return invalid("username must not contain spaces, control characters or /");
   return {};
 }
 
@@ -37,7 +40,8 @@ Result<void> validate_password(const std::string& password) {
 }
 
 Result<void> validate_role(int role) {
-  if (role != kCommon && role != kAdmin && role != kRoot) return invalid("role must be 1 (common), 10 (admin) or 100 (root)");
+  if (role != kCommon && role != kAdmin && role != kRoot)
+    return invalid("role must be 1 (common), 10 (admin) or 100 (root)");
   return {};
 }
 
@@ -145,7 +149,8 @@ Matched manage_user(const RouteCtx& ctx) {
   std::string ref, action;
   Fields f{*j, {}};
   f.str("username", ref);
-  if (ref.empty() && j->contains("id") && (*j)["id"].is_number_integer()) ref = std::to_string((*j)["id"].get<int64_t>());
+  if (ref.empty() && j->contains("id") && (*j)["id"].is_number_integer())
+    ref = std::to_string((*j)["id"].get<int64_t>());
   f.str("action", action);
   if (!f.result()) return answer(fail(*f.error));
   if (ref.empty()) return answer(fail(invalid("username is required")));
@@ -163,7 +168,8 @@ Matched manage_user(const RouteCtx& ctx) {
         if (action == "delete") {
           if (is_root) return fail(invalid("the root user cannot be deleted"));
           if (auto r = db.delete_user(u.id); !r) return fail(r.error());
-          return ok(json{{"id", u.id}, {"username", u.username}, {"status", static_cast<int>(store::UserStatus::deleted)}});
+          return ok(
+              json{{"id", u.id}, {"username", u.username}, {"status", static_cast<int>(store::UserStatus::deleted)}});
         }
         if (action == "disable") {
           if (is_root) return fail(invalid("the root user cannot be disabled"));
@@ -271,10 +277,15 @@ Matched self_routes(const RouteCtx& ctx) {
         true);
   }
   if (ctx.is("GET", 2) && parts[1] == "token")
-    return store_work([me](store::Store& db) { return envelope(db.regenerate_access_token(me), [](const std::string& t) { return json(t); }); },
-                      true);
+    return store_work(
+        [me](store::Store& db) {
+          return envelope(db.regenerate_access_token(me), [](const std::string& t) { return json(t); });
+        },
+        true);
   if (ctx.is("GET", 2) && parts[1] == "aff")
-    return store_work([me](store::Store& db) { return envelope(db.get_user(me), [](const store::User& u) { return json(u.aff_code); }); });
+    return store_work([me](store::Store& db) {
+      return envelope(db.get_user(me), [](const store::User& u) { return json(u.aff_code); });
+    });
   if (ctx.is("POST", 2) && parts[1] == "topup") return redeem(ctx);
   if (ctx.is("GET", 2) && parts[1] == "available_models") {
     auto catalog = ctx.deps.catalog.get();

@@ -17,7 +17,8 @@ constexpr int kCodeDisabled = static_cast<int>(RedemptionStatus::disabled);
 constexpr int kCodeUsed = static_cast<int>(RedemptionStatus::used);
 constexpr int kLogProvisional = static_cast<int>(LogType::provisional);
 
-const std::string kRedemptionCols = "id, user_id, \"key\", status, name, quota, created_time, redeemed_time, redeemed_by";
+const std::string kRedemptionCols =
+    "id, user_id, \"key\", status, name, quota, created_time, redeemed_time, redeemed_by";
 
 Redemption read_redemption(const Statement& s) {
   Redemption r;
@@ -129,9 +130,9 @@ Result<User> create_user(Db& db, const NewUser& n) {
     if (n.quota_for_inviter > 0) {
       if (auto r = run(db, "UPDATE users SET quota = quota + ? WHERE id = ?", n.quota_for_inviter, inviter->id); !r)
         return r.error();
-      if (auto r = insert_log(db, kSystem, inviter->id, inviter->username, n.quota_for_inviter,
-                              "invitation reward (invited " + u.username +
-                                  "): " + std::to_string(n.quota_for_inviter) + " quota");
+      if (auto r = insert_log(
+              db, kSystem, inviter->id, inviter->username, n.quota_for_inviter,
+              "invitation reward (invited " + u.username + "): " + std::to_string(n.quota_for_inviter) + " quota");
           !r)
         return r.error();
     }
@@ -182,8 +183,7 @@ Result<User> topup_user(Db& db, int64_t id, int64_t quota, const std::string& co
   if (u->quota + quota < 0)
     return invalid("the top-up would make the balance negative (balance " + std::to_string(u->quota) + ")");
   if (auto r = run(db, "UPDATE users SET quota = quota + ? WHERE id = ?", quota, id); !r) return r.error();
-  if (auto r = insert_log(db, static_cast<int>(LogType::topup), id, u->username, quota, content); !r)
-    return r.error();
+  if (auto r = insert_log(db, static_cast<int>(LogType::topup), id, u->username, quota, content); !r) return r.error();
   if (auto r = tx->commit(); !r) return r.error();
   return live_user(db, id);
 }
@@ -244,8 +244,8 @@ Result<Redemption> update_redemption(Db& db, const Redemption& r) {
   if (current->status == kCodeUsed && r.status != kCodeUsed) return invalid("a used redemption code cannot be changed");
   if (r.status != current->status && r.status != kCodeEnabled && r.status != kCodeDisabled)
     return invalid("status must be 1 (enabled) or 2 (disabled)");
-  if (auto e = run(db, "UPDATE redemptions SET name = ?, quota = ?, status = ? WHERE id = ?", r.name, r.quota,
-                   r.status, r.id);
+  if (auto e = run(db, "UPDATE redemptions SET name = ?, quota = ?, status = ? WHERE id = ?", r.name, r.quota, r.status,
+                   r.id);
       !e)
     return e.error();
   if (auto e = tx->commit(); !e) return e.error();
@@ -272,8 +272,9 @@ Result<int64_t> redeem(Db& db, const std::string& key, int64_t user_id) {
   if (!*u) return not_found("user", user_id);
   if ((*u)->status != kUserEnabled) return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");
   const int64_t now = unix_now();
-  if (auto r = run(db, "UPDATE redemptions SET status = ?, redeemed_time = ?, redeemed_by = ? WHERE id = ? AND status = ?",
-                   kCodeUsed, now, user_id, (*code)->id, kCodeEnabled);
+  if (auto r =
+          run(db, "UPDATE redemptions SET status = ?, redeemed_time = ?, redeemed_by = ? WHERE id = ? AND status = ?",
+              kCodeUsed, now, user_id, (*code)->id, kCodeEnabled);
       !r)
     return r.error();
   if (db.changes() != 1) return invalid("this redemption code has already been used");

@@ -148,10 +148,16 @@ TEST_CASE("oneapictl --help-all lists the commands of the brief", "[cli]") {
   auto tree = command_tree();
   std::set<std::string> paths;
   for (const auto& c : tree) paths.insert(c.joined());
-  for (const char* expected : {"status",         "channel add",     "channel list",   "channel get",  "channel update",
-                               "channel enable", "channel disable", "channel delete", "channel test", "token create",
-                               "token list",     "token get",       "token update",   "token delete", "log list",
-                               "cost",           "option get",      "option set",     "option list",  "user list"})
+  for (const char* expected : {"status",         "channel add",        "channel list",      "channel get",
+                               "channel update", "channel enable",     "channel disable",   "channel delete",
+                               "channel test",   "token create",       "token list",        "token get",
+                               "token update",   "token delete",       "log list",          "cost",
+                               "option get",     "option set",         "option list",       "user list",
+                               "user add",       "user get",           "user update",       "user delete",
+                               "user enable",    "user disable",       "user promote",      "user demote",
+                               "user topup",     "user access-token",  "redemption create", "redemption list",
+                               "redemption get", "redemption disable", "redemption delete", "redemption redeem",
+                               "log stat",       "log purge"})
     CHECK(paths.count(expected) == 1);
   const auto& root = root_of(tree);
   for (const char* flag : {"--socket", "--json", "--version", "--help"})
