@@ -156,6 +156,12 @@ int run(const Config& cfg) {
       co_await w.send(ready ? 200 : 503, net::json_headers(), body.dump());
       co_return;
     }
+    using View = relay::Relay::BillingView;
+    if (get && (p == "/v1/dashboard/billing/subscription" || p == "/dashboard/billing/subscription"))
+      co_return co_await relay.billing(View::subscription, req, w);
+    if (get && (p == "/v1/dashboard/billing/usage" || p == "/dashboard/billing/usage"))
+      co_return co_await relay.billing(View::usage, req, w);
+    if (post && p == "/api/token/consume") co_return co_await relay.consume(req, w);
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
       if (co_await admin_api.handle_tcp(req, w)) co_return;

@@ -64,7 +64,9 @@ void setup_redemption(CLI::App& app, Context& ctx) {
     auto a = std::make_shared<Args>();
     CLI::App* sub = group->add_subcommand("create", "Create codes and print them, one per line");
     sub->add_option("--name", a->name, "Name of the batch (1 to 20 characters)")->required();
-    sub->add_option("--quota", a->quota, "Quota each code adds (500000 = $1 by default)")->required()->check(kPositiveInt);
+    sub->add_option("--quota", a->quota, "Quota each code adds (500000 = $1 by default)")
+        ->required()
+        ->check(kPositiveInt);
     sub->add_option("--count", a->count, "How many codes (1 to 100, default 1)")->check(CLI::Range(1, 100));
     sub->add_flag("--csv", a->csv, "Print id,name,key,quota lines with a header, for export");
     sub->callback([&ctx, a] {

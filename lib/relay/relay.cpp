@@ -8,7 +8,6 @@
 
 namespace oneapi::relay {
 
-namespace {
 RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
   RelayState s;
   s.request_id = new_request_id();
@@ -17,7 +16,6 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
   s.catalog = std::move(catalog);
   return s;
 }
-}  // namespace
 
 boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(mode, catalog_.get());

@@ -21,6 +21,14 @@ class Relay {
   boost::asio::awaitable<void> list_models(net::ServerRequest& req, net::ResponseWriter& writer);
   boost::asio::awaitable<void> get_model(const std::string& id, net::ServerRequest& req, net::ResponseWriter& writer);
 
+  // GET /v1/dashboard/billing/subscription and /usage (also without /v1): One API's legacy
+  // OpenAI shapes, so chat front ends show the balance of the key they hold.
+  enum class BillingView { subscription, usage };
+  boost::asio::awaitable<void> billing(BillingView view, net::ServerRequest& req, net::ResponseWriter& writer);
+  // POST /api/token/consume (Laisky fork): the key's owner reports usage spent elsewhere,
+  // {"add_used_quota": N, "add_reason": "..."}; charged to token and user and logged at once.
+  boost::asio::awaitable<void> consume(net::ServerRequest& req, net::ResponseWriter& writer);
+
  private:
   CatalogHolder& catalog_;
   store::StoreExecutor& store_;

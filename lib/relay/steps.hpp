@@ -88,6 +88,7 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
 void record(const RelayState& s, int status, const Usage* usage, const Error* error);
 
 // Shared helpers.
+RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog);
 net::Headers base_headers(const RelayState& s, std::string_view content_type);
 boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e);
 Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text);
