@@ -165,6 +165,7 @@ json log_json(const store::Log& l) {
           {"quota", l.quota},
           {"prompt_tokens", l.prompt_tokens},
           {"completion_tokens", l.completion_tokens},
+          {"cached_prompt_tokens", l.cached_prompt_tokens},
           {"channel", l.channel_id},
           {"request_id", l.request_id},
           {"elapsed_time", l.elapsed_time},

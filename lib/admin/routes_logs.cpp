@@ -62,6 +62,7 @@ Matched cost_of(std::string request_id, int64_t quota_per_unit) {
                   {"model_name", l.model_name},
                   {"prompt_tokens", l.prompt_tokens},
                   {"completion_tokens", l.completion_tokens},
+                  {"cached_prompt_tokens", l.cached_prompt_tokens},
                   {"token_name", l.token_name},
                   {"created_at", l.created_at},
                   {"is_stream", l.is_stream},

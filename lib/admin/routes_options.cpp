@@ -15,6 +15,7 @@ const std::pair<const char*, OptionKind> kOptions[] = {
     {"ModelRatio", OptionKind::ratio_map},
     {"CompletionRatio", OptionKind::ratio_map},
     {"GroupRatio", OptionKind::ratio_map},
+    {"CachedInputRatio", OptionKind::ratio_map},
     {"PreConsumedQuota", OptionKind::number},
     {"RetryTimes", OptionKind::number},
     {"QuotaPerUnit", OptionKind::number},
@@ -87,6 +88,7 @@ Matched list_options(std::shared_ptr<const relay::Catalog> c) {
       all["ModelRatio"] = c->ratios.model_ratios_json();
       all["CompletionRatio"] = c->ratios.completion_ratios_json();
       all["GroupRatio"] = c->ratios.group_ratios_json();
+      all["CachedInputRatio"] = c->ratios.cached_input_ratios_json();
       json a = json::array();
       for (auto& [k, v] : all) {
         if (k.ends_with("Token") || k.ends_with("Secret")) continue;

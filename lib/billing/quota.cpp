@@ -1,14 +1,18 @@
 #include "billing/quota.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace oneapi::billing {
 
-int64_t quota_for_usage(const Price& price, int64_t prompt_tokens, int64_t completion_tokens) {
+int64_t quota_for_usage(const Price& price, int64_t prompt_tokens, int64_t completion_tokens,
+                        int64_t cached_prompt_tokens) {
   if (prompt_tokens + completion_tokens <= 0) return 0;
   const double ratio = price.ratio();
-  const double raw =
-      (static_cast<double>(prompt_tokens) + static_cast<double>(completion_tokens) * price.completion_ratio) * ratio;
+  const int64_t cached = std::clamp<int64_t>(cached_prompt_tokens, 0, prompt_tokens);
+  const double input =
+      static_cast<double>(prompt_tokens - cached) + static_cast<double>(cached) * price.cached_input_ratio;
+  const double raw = (input + static_cast<double>(completion_tokens) * price.completion_ratio) * ratio;
   // Rounding guard: 0.075 × 4 × 1000 is 299.99999999999994 in binary floating point.
   auto quota = static_cast<int64_t>(std::ceil(raw - 1e-9));
   if (ratio != 0 && quota <= 0) quota = 1;

@@ -148,6 +148,17 @@ double builtin_completion_ratio(std::string_view m) {
   return 1;
 }
 
+// Cached input as a fraction of the input price (OpenAI, Anthropic and DeepSeek price lists).
+double builtin_cached_input_ratio(std::string_view m) {
+  if (starts_with(m, "gpt-5")) return 0.1;
+  if (starts_with(m, "gpt-4.1") || starts_with(m, "o3") || starts_with(m, "o4-mini")) return 0.25;
+  if (starts_with(m, "gpt-4o") || starts_with(m, "o1") || starts_with(m, "chatgpt-4o")) return 0.5;
+  if (starts_with(m, "claude-")) return 0.1;  // cache reads
+  if (starts_with(m, "deepseek-")) return 0.1;
+  if (starts_with(m, "gemini-2.5")) return 0.25;
+  return 1;
+}
+
 template <class Map>
 std::string map_json(const Map& m) {
   std::map<std::string, double> sorted(m.begin(), m.end());
@@ -222,6 +233,20 @@ double Ratios::completion_ratio(std::string_view model, int channel_type) const 
   return found ? r : builtin_completion_ratio(name);
 }
 
+Result<void> Ratios::set_cached_input_ratios(std::string_view json) {
+  auto m = parse_ratio_map(json);
+  if (!m) return m.error();
+  for (auto& [k, v] : *m) cached_input_[k] = v;
+  return {};
+}
+
+double Ratios::cached_input_ratio(std::string_view model, int channel_type) const {
+  const std::string name = strip_internet_suffix(model);
+  bool found = false;
+  double r = lookup(cached_input_, name, channel_type, found);
+  return found ? r : builtin_cached_input_ratio(name);
+}
+
 double Ratios::group_ratio(std::string_view group) const {
   auto it = group_.find(std::string(group));
   return it == group_.end() ? 1 : it->second;
@@ -230,5 +255,6 @@ double Ratios::group_ratio(std::string_view group) const {
 std::string Ratios::model_ratios_json() const { return map_json(model_); }
 std::string Ratios::completion_ratios_json() const { return map_json(completion_); }
 std::string Ratios::group_ratios_json() const { return map_json(group_); }
+std::string Ratios::cached_input_ratios_json() const { return map_json(cached_input_); }
 
 }  // namespace oneapi::billing

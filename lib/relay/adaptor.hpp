@@ -20,6 +20,7 @@ struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  int64_t cached_prompt_tokens = 0;  // part of prompt_tokens served from the provider's prompt cache
 };
 
 struct UpstreamRequest {

@@ -115,6 +115,7 @@ std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
   apply("ModelRatio", &billing::Ratios::set_model_ratios);
   apply("CompletionRatio", &billing::Ratios::set_completion_ratios);
   apply("GroupRatio", &billing::Ratios::set_group_ratios);
+  apply("CachedInputRatio", &billing::Ratios::set_cached_input_ratios);
   c->pre_consumed_quota = int_option(c->options, "PreConsumedQuota", 500);
   c->quota_per_unit = int_option(c->options, "QuotaPerUnit", billing::kDefaultQuotaPerUnit);
   c->retry_times = static_cast<int>(int_option(c->options, "RetryTimes", 0));

@@ -67,6 +67,7 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   s.price.model_ratio = ratios.model_ratio(ctx.upstream_model, channel->channel.type);
   s.price.completion_ratio = ratios.completion_ratio(ctx.upstream_model, channel->channel.type);
   s.price.group_ratio = ratios.group_ratio(s.user->group);
+  s.price.cached_input_ratio = ratios.cached_input_ratio(ctx.upstream_model, channel->channel.type);
 }
 
 }  // namespace oneapi::relay

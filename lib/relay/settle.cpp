@@ -25,15 +25,20 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   st.user_id = s.user->id;
   st.channel_id = s.channel->channel.id;
   st.pre_charged = s.pre_charged;
-  st.quota = billing::quota_for_usage(s.price, usage.prompt_tokens, usage.completion_tokens);
+  st.quota =
+      billing::quota_for_usage(s.price, usage.prompt_tokens, usage.completion_tokens, usage.cached_prompt_tokens);
   st.prompt_tokens = usage.prompt_tokens;
   st.completion_tokens = usage.completion_tokens;
+  st.cached_prompt_tokens = usage.cached_prompt_tokens;
   st.elapsed_ms = elapsed_ms(s);
   st.is_stream = s.stream;
   st.model_name = s.model;
-  char content[160];
-  std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
-                s.price.model_ratio, s.price.completion_ratio, s.price.group_ratio);
+  char content[200];
+  int n = std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
+                        s.price.model_ratio, s.price.completion_ratio, s.price.group_ratio);
+  if (usage.cached_prompt_tokens > 0 && n > 0 && static_cast<size_t>(n) < sizeof content)
+    std::snprintf(content + n, sizeof content - static_cast<size_t>(n), ", cached input ratio %.4g",
+                  s.price.cached_input_ratio);
   st.content = content;
   auto job = [st = std::move(st), flights = s.flights](store::Store& db) {
     auto settled = db.settle(st);

@@ -74,6 +74,15 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
     upstream.reset();
   }
+  // An upstream that failed before delivering anything costs nothing (the client is not at fault).
+  const bool nothing_delivered = summary.completion_text.empty() && !summary.usage;
+  if (upstream_failure && !client_gone && nothing_delivered) {
+    co_await refund(s, store, *upstream_failure);
+    record(s, error_status(*upstream_failure), nullptr, &*upstream_failure);
+    co_await writer.write_chunk(net::sse_encode(to_openai_error_json(*upstream_failure, s.request_id)));
+    co_await writer.end_stream();
+    co_return;
+  }
   // Bill what was delivered: the upstream's usage when it sent one, else a local count.
   Usage usage = usage_or_estimate(s, summary.usage, summary.completion_text);
   auto settled = co_await settle(s, store, usage);

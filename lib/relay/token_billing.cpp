@@ -40,7 +40,7 @@ json billing_body(Relay::BillingView view, const Balances& b, const Catalog& c) 
     return {{"object", "list"}, {"total_usage", static_cast<double>(used) / scale * 100.0}};
   const double amount = static_cast<double>(remain + used) / scale;
   const int64_t access_until = b.token.expired_time > 0 ? b.token.expired_time : 0;
-  return {{"object", "billing_subscription"}, {"has_payment_method", true}, {"soft_limit_usd", amount},
+  return {{"object", "billing_subscription"}, {"has_payment_method", true},      {"soft_limit_usd", amount},
           {"hard_limit_usd", amount},         {"system_hard_limit_usd", amount}, {"access_until", access_until}};
 }
 
@@ -58,7 +58,8 @@ Result<ConsumeRequest> parse_consume(const std::string& body) {
   if (q == j.end() || !q->is_number_integer() || q->get<int64_t>() <= 0)
     return Error::make(ErrorKind::invalid_request, "add_used_quota must be a positive integer", "invalid_request");
   r.quota = q->get<int64_t>();
-  if (auto reason = j.find("add_reason"); reason != j.end() && reason->is_string()) r.reason = reason->get<std::string>();
+  if (auto reason = j.find("add_reason"); reason != j.end() && reason->is_string())
+    r.reason = reason->get<std::string>();
   if (r.reason.size() > 255) r.reason.resize(255);
   return r;
 }

@@ -137,6 +137,7 @@ CREATE TABLE IF NOT EXISTS options (
 )sql"},
     {2, R"sql(
 ALTER TABLE redemptions ADD COLUMN redeemed_by INTEGER DEFAULT 0;
+ALTER TABLE logs ADD COLUMN cached_prompt_tokens INTEGER DEFAULT 0;
 CREATE INDEX IF NOT EXISTS idx_logs_channel ON logs(channel);
 )sql"},
 };

@@ -122,6 +122,7 @@ struct Log {
   bool is_stream = false;
   bool system_prompt_reset = false;
   int64_t token_id = 0;
+  int64_t cached_prompt_tokens = 0;  // part of prompt_tokens, billed at the cached-input ratio
 };
 
 struct LogFilter {
@@ -174,6 +175,7 @@ struct Settlement {
   int64_t quota = 0;  // final
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  int64_t cached_prompt_tokens = 0;
   int64_t elapsed_ms = 0;
   bool is_stream = false;
   std::string model_name;

@@ -95,6 +95,7 @@ Log read_log(const Statement& s) {
   l.is_stream = s.column_bool(14);
   l.system_prompt_reset = s.column_bool(15);
   l.token_id = s.column_int64(16);
+  l.cached_prompt_tokens = s.column_int64(17);
   return l;
 }
 

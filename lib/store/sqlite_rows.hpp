@@ -25,7 +25,8 @@ inline const std::string kChannelCols =
     "balance_updated_time, models, \"group\", used_quota, model_mapping, priority, config, system_prompt";
 inline const std::string kLogCols =
     "id, user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
-    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id";
+    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, "
+    "cached_prompt_tokens";
 User read_user(const sqlite::Statement& s);
 Token read_token(const sqlite::Statement& s);
 Channel read_channel(const sqlite::Statement& s);

@@ -467,12 +467,13 @@ class SqliteStore final : public Store {
     {
       auto q = db_.query(
           "UPDATE logs SET type = ?, quota = ?, prompt_tokens = ?, completion_tokens = ?, elapsed_time = ?, "
-          "is_stream = ?, model_name = ?, content = ?, channel = CASE WHEN ? = 0 THEN channel ELSE ? END "
-          "WHERE id = ? AND type = ?");
+          "is_stream = ?, model_name = ?, content = ?, channel = CASE WHEN ? = 0 THEN channel ELSE ? END, "
+          "cached_prompt_tokens = ? WHERE id = ? AND type = ?");
       if (!q) return q.error();
       // A retried request is logged against the channel that answered it.
       (*q)->bind_all(kLogConsume, s.quota, s.prompt_tokens, s.completion_tokens, s.elapsed_ms, s.is_stream,
-                     s.model_name, s.content, s.channel_id, s.channel_id, s.log_id, kLogProvisional);
+                     s.model_name, s.content, s.channel_id, s.channel_id, s.cached_prompt_tokens, s.log_id,
+                     kLogProvisional);
       if (auto r = (*q)->run(); !r) return r;
     }
     if (db_.changes() == 0) return {};

@@ -230,8 +230,8 @@ TEST_CASE("two hundred concurrent redeems of ten codes: exactly ten succeed", "[
   CHECK(refused == 190);
   CHECK(db_int(g.db(), "SELECT quota FROM users WHERE username = 'dave'") == 10 * 1000);
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 1 AND user_id = " + std::to_string(dave.id)) == 10);
-  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM redemptions WHERE status = 3 AND redeemed_by = " +
-                           std::to_string(dave.id)) == 10);
+  CHECK(db_int(g.db(),
+               "SELECT COUNT(*) FROM redemptions WHERE status = 3 AND redeemed_by = " + std::to_string(dave.id)) == 10);
 }
 
 TEST_CASE("management API over HTTP: access tokens, roles and ownership", "[e2e][accounts][api]") {
@@ -265,8 +265,8 @@ TEST_CASE("management API over HTTP: access tokens, roles and ownership", "[e2e]
   json peek = envelope(api(g, "GET", "/api/token/" + std::to_string(erin_token), frank.access));
   CHECK(peek.at("success") == false);
   CHECK(peek.at("code") == "not_found");
-  json tamper = envelope(api(g, "PUT", "/api/token/", frank.access,
-                             json{{"id", erin_token}, {"remain_quota", 999999999}}.dump()));
+  json tamper = envelope(
+      api(g, "PUT", "/api/token/", frank.access, json{{"id", erin_token}, {"remain_quota", 999999999}}.dump()));
   CHECK(tamper.at("success") == false);
   CHECK(envelope(api(g, "DELETE", "/api/token/" + std::to_string(erin_token), frank.access)).at("success") == false);
   CHECK(db_int(g.db(), "SELECT remain_quota FROM tokens WHERE id = " + std::to_string(erin_token)) == 5000);
@@ -354,7 +354,8 @@ TEST_CASE("billing endpoints chat front ends call, and usage reported by a token
 
   // Usage spent elsewhere, reported with the key: charged to token and user, logged.
   const int64_t user_before = db_int(g.db(), "SELECT quota FROM users WHERE username = 'root'");
-  auto consumed = post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":2500,"add_reason":"batch job"})");
+  auto consumed =
+      post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":2500,"add_reason":"batch job"})");
   INFO(consumed.body);
   REQUIRE(consumed.status == 200);
   json c = json::parse(consumed.body);
@@ -362,7 +363,8 @@ TEST_CASE("billing endpoints chat front ends call, and usage reported by a token
   CHECK(c.at("data").at("token_used_quota") == used + 2500);
   CHECK(db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'") == used + 2500);
   CHECK(db_int(g.db(), "SELECT quota FROM users WHERE username = 'root'") == user_before - 2500);
-  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 2 AND quota = 2500 AND content LIKE '%batch job%'") == 1);
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 2 AND quota = 2500 AND content LIKE '%batch job%'") ==
+        1);
   CHECK(post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":-1})").status == 400);
   CHECK(post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":99999999})").status == 403);
 }

@@ -54,7 +54,7 @@ MockUpstream::MockUpstream(Script script) : state_(std::make_shared<State>()), a
         co_return;
       }
     }
-    co_await w.end_stream();
+    if (!reply.cut_after_chunks) co_await w.end_stream();
   };
   net::ServerLimits limits;
   limits.write_timeout = std::chrono::milliseconds(5000);

@@ -23,6 +23,7 @@ struct MockReply {
   std::string body;               // a whole response, when `chunks` is empty
   std::vector<MockChunk> chunks;  // a chunked (streamed) response
   int delay_before_headers_ms = 0;
+  bool cut_after_chunks = false;  // close the connection without ending the chunked body
 };
 
 class MockUpstream {

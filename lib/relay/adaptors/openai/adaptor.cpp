@@ -1,5 +1,6 @@
 #include "relay/adaptors/openai/adaptor.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "net/sse.hpp"
@@ -10,13 +11,26 @@ namespace {
 
 using nlohmann::json;
 
+// A non-negative integer member, or `fallback` when it is missing or not a number.
+int64_t count_of(const json& obj, const char* key, int64_t fallback = 0) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number()) return fallback;
+  const double v = it->get<double>();
+  return v > 0 ? static_cast<int64_t>(v) : 0;
+}
+
 std::optional<Usage> usage_from(const json& j) {
   auto it = j.find("usage");
   if (it == j.end() || !it->is_object()) return std::nullopt;
   Usage u;
-  u.prompt_tokens = it->value("prompt_tokens", int64_t{0});
-  u.completion_tokens = it->value("completion_tokens", int64_t{0});
-  u.total_tokens = it->value("total_tokens", u.prompt_tokens + u.completion_tokens);
+  u.prompt_tokens = count_of(*it, "prompt_tokens");
+  u.completion_tokens = count_of(*it, "completion_tokens");
+  u.total_tokens = count_of(*it, "total_tokens", u.prompt_tokens + u.completion_tokens);
+  // OpenAI: prompt_tokens_details.cached_tokens; DeepSeek: prompt_cache_hit_tokens.
+  if (auto d = it->find("prompt_tokens_details"); d != it->end() && d->is_object())
+    u.cached_prompt_tokens = count_of(*d, "cached_tokens");
+  if (u.cached_prompt_tokens == 0) u.cached_prompt_tokens = count_of(*it, "prompt_cache_hit_tokens");
+  u.cached_prompt_tokens = std::min(u.cached_prompt_tokens, u.prompt_tokens);
   return u;
 }
 
