@@ -182,6 +182,7 @@ int run(const Config& cfg) {
 
   net::ServerLimits api_limits = limits;
   api_limits.add_request_id = true;  // every API answer carries one, 404s and 413s included
+  api_limits.trusted_proxies = cfg.trusted_proxies;
   net::HttpServer api_server(ioc, api_handler, api_limits);
   net::HttpServer admin_server(ioc, admin_handler, limits);
   uint16_t port = 0;

@@ -24,6 +24,7 @@ struct Config {
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
+  std::string trusted_proxies;  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 };
 
 }  // namespace oneapi::daemon

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "app.hpp"
+#include "core/util.hpp"
 
 namespace {
 
@@ -54,6 +55,9 @@ int main(int argc, char** argv) {
   cfg.initial_root_access_token = env("INITIAL_ROOT_ACCESS_TOKEN");
   if (!env("TEST_PROMPT").empty()) cfg.test_prompt = env("TEST_PROMPT");
   if (!env("LOG_LEVEL").empty()) cfg.log_level = env("LOG_LEVEL");
+  cfg.trusted_proxies = env("TRUSTED_PROXIES");
+  if (auto bad = oneapi::invalid_subnet_item(cfg.trusted_proxies); !bad.empty())
+    errors += "  TRUSTED_PROXIES=" + cfg.trusted_proxies + ": '" + bad + "' is not a CIDR\n";
   if (const std::string v = env("GENERATE_DEFAULT_TOKEN"); !v.empty()) {
     if (v == "true" || v == "1")
       cfg.generate_default_token = true;

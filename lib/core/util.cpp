@@ -182,6 +182,19 @@ bool ip_in_subnets(std::string_view ip, std::string_view subnets) {
   return false;
 }
 
+std::string client_ip(std::string_view peer_ip, std::string_view forwarded_for, std::string_view trusted_proxies) {
+  if (trusted_proxies.empty() || forwarded_for.empty() || !ip_in_subnets(peer_ip, trusted_proxies))
+    return std::string(peer_ip);
+  // Right to left: each hop appends the address it saw; the first untrusted one is the client.
+  auto hops = split_csv(forwarded_for);
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    ParsedIp addr;
+    if (!parse_ip(*it, addr)) break;  // garbage: trust nothing further left
+    if (!ip_in_subnets(*it, trusted_proxies)) return *it;
+  }
+  return std::string(peer_ip);
+}
+
 std::string invalid_subnet_item(std::string_view subnets) {
   for (const auto& item : split_csv(subnets)) {
     ParsedIp net;

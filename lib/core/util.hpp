@@ -28,6 +28,9 @@ bool iequals(std::string_view a, std::string_view b);
 
 // True when ip (textual IPv4 or IPv6) lies inside any CIDR of a comma-separated list.
 bool ip_in_subnets(std::string_view ip, std::string_view subnets);
+// The client's address: the peer, or, when the peer is a trusted proxy (comma-separated CIDRs),
+// the right-most X-Forwarded-For entry that is not itself a trusted proxy.
+std::string client_ip(std::string_view peer_ip, std::string_view forwarded_for, std::string_view trusted_proxies);
 // Validates a comma-separated CIDR list; returns the offending item or empty.
 std::string invalid_subnet_item(std::string_view subnets);
 

@@ -229,6 +229,9 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
     for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
     req.body = std::move(msg.body());
     req.peer_ip = peer_ip;
+    req.client_ip = limits.trusted_proxies.empty()
+                        ? peer_ip
+                        : client_ip(peer_ip, req.header("X-Forwarded-For"), limits.trusted_proxies);
     req.over_unix = over_unix;
     Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits);
     try {

@@ -24,7 +24,8 @@ struct ServerRequest {
   std::string query;   // after '?', without it
   Headers headers;
   std::string body;
-  std::string peer_ip;  // empty for Unix sockets
+  std::string peer_ip;    // empty for Unix sockets
+  std::string client_ip;  // peer_ip, or X-Forwarded-For's client when the peer is a trusted proxy
   bool over_unix = false;
 
   std::string_view header(std::string_view name) const { return find_header(headers, name); }
@@ -53,6 +54,8 @@ struct ServerLimits {
   std::chrono::milliseconds write_timeout{60'000};   // each write to the client
   // Give every response an X-Oneapi-Request-Id (a fresh one unless the handler set its own).
   bool add_request_id = false;
+  // Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES).
+  std::string trusted_proxies;
 };
 
 class HttpServer {

@@ -51,11 +51,11 @@ Result<void> authenticate(RelayState& s, const net::ServerRequest& req) {
         ErrorKind::insufficient_quota,
         "token " + who + " quota has been used up (remaining: " + std::to_string(token->remain_quota) + ")",
         "token_quota_exhausted");
-  if (!token->subnet.empty() && !ip_in_subnets(req.peer_ip, token->subnet))
-    return Error::make(
-        ErrorKind::forbidden,
-        "token can only be used from the specified subnets: " + token->subnet + ", current ip: " + req.peer_ip,
-        "ip_not_allowed");
+  const std::string& ip = req.client_ip.empty() ? req.peer_ip : req.client_ip;
+  if (!token->subnet.empty() && !ip_in_subnets(ip, token->subnet))
+    return Error::make(ErrorKind::forbidden,
+                       "token can only be used from the specified subnets: " + token->subnet + ", current ip: " + ip,
+                       "ip_not_allowed");
   const store::User* user = s.catalog->find_user(token->user_id);
   if (!user || user->status != static_cast<int>(store::UserStatus::enabled))
     return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");

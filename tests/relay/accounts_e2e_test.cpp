@@ -368,3 +368,32 @@ TEST_CASE("billing endpoints chat front ends call, and usage reported by a token
   CHECK(post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":-1})").status == 400);
   CHECK(post_json(g.port(), "/api/token/consume", limited, R"({"add_used_quota":99999999})").status == 403);
 }
+
+TEST_CASE("a token's subnet is checked against the client, X-Forwarded-For only from trusted proxies",
+          "[e2e][accounts][subnet]") {
+  MockUpstream upstream([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  auto call = [](const Gateway& g, const std::string& key, const std::string& forwarded) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Authorization", "Bearer " + key},
+                                                                {"Content-Type", "application/json"}};
+    if (!forwarded.empty()) headers.emplace_back("X-Forwarded-For", forwarded);
+    return http_call(g.port(), "POST", "/v1/chat/completions", chat_body(), headers);
+  };
+  SECTION("no trusted proxies: the peer address decides") {
+    Gateway g;
+    g.add_channel(upstream.base_url());
+    const std::string office = g.add_token(-1, {"--subnet", "10.1.0.0/16"});
+    const std::string local = g.add_token(-1, {"--subnet", "127.0.0.0/8,::1/128"});
+    auto refused = call(g, office, "10.1.2.3");
+    CHECK(refused.status == 403);
+    CHECK(refused.body.find("current ip: 127.0.0.1") != std::string::npos);
+    CHECK(call(g, local, "10.1.2.3").status == 200);
+  }
+  SECTION("loopback trusted: the forwarded client decides") {
+    Gateway g(Env{{"TRUSTED_PROXIES", "127.0.0.1/32"}});
+    g.add_channel(upstream.base_url());
+    const std::string office = g.add_token(-1, {"--subnet", "10.1.0.0/16"});
+    CHECK(call(g, office, "10.1.2.3").status == 200);
+    CHECK(call(g, office, "10.1.2.3, 198.51.100.7").status == 403);  // forged left part ignored
+    CHECK(call(g, office, "").status == 403);
+  }
+}
