@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "relay/steps.hpp"
 #include "tokenizer/estimate.hpp"
 #include "tokenizer/unicode.hpp"
 
@@ -259,6 +260,42 @@ TEST_CASE("tokenizer: input of completions and embeddings", "[tokenizer]") {
   CHECK(tk::count_text_tokens("gpt-4", "你好，世界！") == 7);
   CHECK(tk::count_text_tokens("gpt-4o", "你好，世界！") == 4);
   CHECK(tk::count_text_tokens("gpt-4o", "") == 0);
+}
+
+TEST_CASE("tokenizer: the relay counts prompts and completions with the model's encoding", "[tokenizer]") {
+  const tk::TokenizerSet* set = need_ranks();
+  if (!set) return;
+  InstalledGuard guard;
+  tk::install_tokenizers(loaded().set);
+  using oneapi::relay::RelayMode;
+  using oneapi::relay::RelayState;
+  const std::string body = R"({"model":"MODEL","messages":[{"role":"user","content":"你好，世界！"}]})";
+  const auto with_model = [&](const std::string& model) {
+    std::string b = body;
+    return b.replace(b.find("MODEL"), 5, model);
+  };
+  RelayState o200k;
+  REQUIRE(oneapi::relay::parse_request(o200k, with_model("gpt-4o-mini")));
+  CHECK(o200k.prompt_tokens == 3 + 4 + 1 + 3);
+  RelayState cl100k;
+  REQUIRE(oneapi::relay::parse_request(cl100k, with_model("gpt-4")));
+  CHECK(cl100k.prompt_tokens == 3 + 7 + 1 + 3);
+
+  const auto usage = oneapi::relay::usage_or_estimate(o200k, std::nullopt, "你好，世界！");
+  CHECK(usage.prompt_tokens == 11);
+  CHECK(usage.completion_tokens == 4);
+  CHECK(usage.total_tokens == 15);
+
+  RelayState embeddings;
+  embeddings.mode = RelayMode::embeddings;
+  REQUIRE(oneapi::relay::parse_request(embeddings,
+                                       R"({"model":"text-embedding-3-small","input":["first","second input"]})"));
+  CHECK(embeddings.prompt_tokens == 3);
+  RelayState completions;
+  completions.mode = RelayMode::completions;
+  REQUIRE(
+      oneapi::relay::parse_request(completions, R"({"model":"gpt-3.5-turbo-instruct","prompt":"The sky is blue"})"));
+  CHECK(completions.prompt_tokens == 4);
 }
 
 TEST_CASE("tokenizer: without rank files the estimate is used", "[tokenizer]") {
