@@ -122,13 +122,21 @@ Result<std::unique_ptr<const Bpe>> Bpe::parse(std::string_view text, Pattern pat
     }
     if (rank >= kNoRank) return fail(line_no, "rank out of range");
     const auto length = static_cast<uint32_t>(bpe->bytes_.size() - offset);
-    if (bpe->rank(bpe->bytes_.data() + offset, length) != kNoRank) return fail(line_no, "duplicate token");
     if (bpe->bytes_.size() >= UINT32_MAX || bpe->entries_.size() * 2 >= capacity)
       return fail(line_no, "too many tokens");
-    const uint64_t h = hash_bytes(bpe->bytes_.data() + offset, length);
+    // One probe both finds a duplicate and the free slot.
+    const char* token = bpe->bytes_.data() + offset;
+    const uint64_t h = hash_bytes(token, length);
+    const uint64_t tag = h & 0xFFFFFFFF00000000ULL;
     uint64_t slot = h & bpe->mask_;
-    while (bpe->slots_[slot] != 0) slot = (slot + 1) & bpe->mask_;
-    bpe->slots_[slot] = (h & 0xFFFFFFFF00000000ULL) | (bpe->entries_.size() + 1);
+    for (; bpe->slots_[slot] != 0; slot = (slot + 1) & bpe->mask_) {
+      const uint64_t v = bpe->slots_[slot];
+      const Entry& e = bpe->entries_[(v & 0xFFFFFFFFULL) - 1];
+      if ((v & 0xFFFFFFFF00000000ULL) == tag && e.length == length &&
+          std::memcmp(bpe->bytes_.data() + e.offset, token, length) == 0)
+        return fail(line_no, "duplicate token");
+    }
+    bpe->slots_[slot] = tag | (bpe->entries_.size() + 1);
     bpe->entries_.push_back({static_cast<uint32_t>(offset), length, static_cast<uint32_t>(rank)});
   }
   // Every byte must be a token: the merge starts from single bytes and must be able to stop there.
