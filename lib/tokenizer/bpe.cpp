@@ -210,39 +210,39 @@ void Bpe::merge_heap(std::string_view piece, Sink& sink) const {
   const char* p = piece.data();
   std::vector<uint32_t> next(n + 1), prev(n), rank_of(n);
   std::vector<uint8_t> alive(n, 1);
-  using Candidate = std::pair<uint32_t, uint32_t>;  // rank, start
-  std::vector<Candidate> heap;
+  // A candidate is rank << 32 | start: one integer compare orders by rank, then leftmost.
+  std::vector<uint64_t> heap;
   heap.reserve(n);
+  const auto candidate = [](uint32_t r, uint32_t start) { return (uint64_t(r) << 32) | start; };
   for (uint32_t i = 0; i < n; ++i) {
     next[i] = i + 1;
     prev[i] = i - 1;
     rank_of[i] = i + 1 < n ? rank(p + i, 2) : kNoRank;
-    if (rank_of[i] != kNoRank) heap.emplace_back(rank_of[i], i);
+    if (rank_of[i] != kNoRank) heap.push_back(candidate(rank_of[i], i));
   }
   next[n] = n;
-  const auto cmp = std::greater<Candidate>();
+  const auto cmp = std::greater<uint64_t>();
   std::make_heap(heap.begin(), heap.end(), cmp);
+  const auto push = [&](uint32_t r, uint32_t start) {
+    heap.push_back(candidate(r, start));
+    std::push_heap(heap.begin(), heap.end(), cmp);
+  };
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), cmp);
-    const auto [r, i] = heap.back();
+    const uint64_t top = heap.back();
     heap.pop_back();
+    const auto r = static_cast<uint32_t>(top >> 32), i = static_cast<uint32_t>(top);
     if (!alive[i] || rank_of[i] != r) continue;
     const uint32_t j = next[i], k = next[j];
     alive[j] = 0;
     next[i] = k;
     if (k < n) prev[k] = i;
     rank_of[i] = k < n ? rank(p + i, next[k] - i) : kNoRank;
-    if (rank_of[i] != kNoRank) {
-      heap.emplace_back(rank_of[i], i);
-      std::push_heap(heap.begin(), heap.end(), cmp);
-    }
+    if (rank_of[i] != kNoRank) push(rank_of[i], i);
     if (i > 0) {
       const uint32_t h = prev[i];
       rank_of[h] = rank(p + h, k - h);
-      if (rank_of[h] != kNoRank) {
-        heap.emplace_back(rank_of[h], h);
-        std::push_heap(heap.begin(), heap.end(), cmp);
-      }
+      if (rank_of[h] != kNoRank) push(rank_of[h], h);
     }
   }
   for (uint32_t i = 0; i < n; i = next[i]) sink.add(rank(p + i, next[i] - i));
