@@ -25,6 +25,7 @@
 #include "relay/relay.hpp"
 #include "store/executor.hpp"
 #include "store/migrations.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::daemon {
 
@@ -81,6 +82,7 @@ bool not_implemented_yet(std::string_view path) {
 int run(const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
+  tokenizer::init_tokenizers(cfg.data_dir);  // never fails: without rank files, counts are estimated
 
   std::unique_ptr<store::Store> db;
   try {

@@ -1,5 +1,5 @@
 #include "relay/steps.hpp"
-#include "tokenizer/estimate.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
 
@@ -37,17 +37,18 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
       if (messages == s.body.end() || !messages->is_array())
         return Error::make(ErrorKind::invalid_request, "messages is required and must be an array",
                            "invalid_text_request");
-      s.prompt_tokens = tokenizer::estimate_chat_prompt_tokens(*messages);
+      s.prompt_tokens = tokenizer::count_chat_prompt_tokens(s.model, *messages);
       break;
     }
     case RelayMode::completions:
-      if (auto p = s.body.find("prompt"); p != s.body.end()) s.prompt_tokens = tokenizer::estimate_input_tokens(*p);
+      if (auto p = s.body.find("prompt"); p != s.body.end())
+        s.prompt_tokens = tokenizer::count_input_tokens(s.model, *p);
       break;
     case RelayMode::embeddings: {
       auto input = s.body.find("input");
       if (input == s.body.end())
         return Error::make(ErrorKind::invalid_request, "input is required", "invalid_text_request");
-      s.prompt_tokens = tokenizer::estimate_input_tokens(*input);
+      s.prompt_tokens = tokenizer::count_input_tokens(s.model, *input);
       break;
     }
   }

@@ -1,7 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "relay/steps.hpp"
-#include "tokenizer/estimate.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
 
@@ -13,7 +13,7 @@ Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reporte
   if (reported && (reported->prompt_tokens > 0 || reported->completion_tokens > 0)) return *reported;
   Usage u;
   u.prompt_tokens = s.prompt_tokens;
-  u.completion_tokens = s.mode == RelayMode::embeddings ? 0 : tokenizer::estimate_text_tokens(completion_text);
+  u.completion_tokens = s.mode == RelayMode::embeddings ? 0 : tokenizer::count_text_tokens(s.model, completion_text);
   u.total_tokens = u.prompt_tokens + u.completion_tokens;
   return u;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// Local token counts for when the upstream reports no usage. An estimate (about 4 ASCII
-// characters or 1 CJK character per token); the exact BPE tokenizer replaces it later.
+// Estimated token counts (about 4 ASCII characters or 1 CJK character per token): what
+// tokenizer.hpp's count_* functions fall back to when the tiktoken rank files are not loaded.
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <string_view>
