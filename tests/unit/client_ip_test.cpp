@@ -6,10 +6,10 @@
 using oneapi::client_ip;
 
 TEST_CASE("X-Forwarded-For counts only when the peer is a trusted proxy", "[unit][ip]") {
-  CHECK(client_ip("203.0.113.9", "10.1.2.3", "") == "203.0.113.9");                 // no proxies trusted
-  CHECK(client_ip("203.0.113.9", "10.1.2.3", "127.0.0.1/32") == "203.0.113.9");     // peer is not a proxy
-  CHECK(client_ip("127.0.0.1", "10.1.2.3", "127.0.0.1/32") == "10.1.2.3");          // one trusted hop
-  CHECK(client_ip("127.0.0.1", "", "127.0.0.1/32") == "127.0.0.1");                 // no header
+  CHECK(client_ip("203.0.113.9", "10.1.2.3", "") == "203.0.113.9");              // no proxies trusted
+  CHECK(client_ip("203.0.113.9", "10.1.2.3", "127.0.0.1/32") == "203.0.113.9");  // peer is not a proxy
+  CHECK(client_ip("127.0.0.1", "10.1.2.3", "127.0.0.1/32") == "10.1.2.3");       // one trusted hop
+  CHECK(client_ip("127.0.0.1", "", "127.0.0.1/32") == "127.0.0.1");              // no header
   // A client cannot forge its way in: the right-most untrusted entry is the one the proxy saw.
   CHECK(client_ip("127.0.0.1", "10.1.2.3, 198.51.100.7", "127.0.0.1/32") == "198.51.100.7");
   // Chains of trusted proxies are walked.
