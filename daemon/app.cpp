@@ -79,6 +79,23 @@ bool not_implemented_yet(std::string_view path) {
 
 }  // namespace
 
+// LOG_RETENTION_DAYS: at start, then every hour. Requests in flight are never purged.
+asio::awaitable<void> purge_old_logs(store::StoreExecutor& store, int days) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    const int64_t before = unix_now() - static_cast<int64_t>(days) * 86400;
+    auto purge = [before](store::Store& s) { return s.purge_logs(before); };
+    auto purged = co_await store.run(std::move(purge));
+    if (!purged)
+      spdlog::warn("log retention: purging logs older than {} days failed: {}", days, purged.error().message);
+    else if (*purged > 0)
+      spdlog::info("log retention: purged {} log entries older than {} days", *purged, days);
+    timer.expires_after(std::chrono::hours(1));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 int run(const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
@@ -198,6 +215,8 @@ int run(const Config& cfg) {
   spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION, cfg.listen_address,
                port, cfg.admin_socket, cfg.sqlite_path);
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
+
+  if (cfg.log_retention_days > 0) asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
   asio::signal_set signals(ioc, SIGTERM, SIGINT);

@@ -24,7 +24,9 @@ struct Config {
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
-  std::string trusted_proxies;  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  std::string trusted_proxies;
+  int log_retention_days = 0;  // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all  //
+                               // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 };
 
 }  // namespace oneapi::daemon

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   std::string errors;
   env_int("PORT", cfg.port, errors);
   env_int("SQLITE_BUSY_TIMEOUT", cfg.sqlite_busy_timeout_ms, errors);
+  env_int("LOG_RETENTION_DAYS", cfg.log_retention_days, errors);
   long long relay_timeout = 0, streaming_timeout = cfg.streaming_timeout.count(),
             shutdown_timeout = cfg.shutdown_timeout.count();
   if (env_int("RELAY_TIMEOUT", relay_timeout, errors)) cfg.relay_timeout = std::chrono::seconds(relay_timeout);

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "relay/e2e_support.hpp"
+#include "store/sqlite.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace oneapi;
 using namespace oneapi::test;
@@ -232,4 +234,46 @@ TEST_CASE("health and readiness probes", "[e2e][lifecycle]") {
   auto body = json::parse(ready.body);
   CHECK(body["status"] == "ready");
   CHECK(body["schema_version"].get<int>() >= 1);
+}
+
+TEST_CASE("LOG_RETENTION_DAYS purges old log entries at start", "[e2e][lifecycle][logs]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = openai_chat_body("hi", 10, 10);
+  });
+  test::TempDir dir("oneapi-retention-");
+  const std::string data = dir.path().string();
+  std::string key;
+  {
+    Daemon d({}, data);
+    d.start();
+    REQUIRE(d.ctl({"channel", "add", "--type", "openai", "--name", "m", "--base-url", mock.base_url(), "--key", "k",
+                   "--models", "gpt-4o-mini"})
+                .exit_code == 0);
+    key = json::parse(d.ctl({"--json", "token", "create", "--name", "t"}).out)["key"];
+    for (int i = 0; i < 3; ++i) REQUIRE(post_json(d.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(d.stop(SIGTERM) == 0);
+  }
+  // Two of the three requests happened 40 days ago.
+  const std::string db = data + "/one-api.db";
+  {
+    store::sqlite::Db sql;
+    REQUIRE(sql.open(db));
+    REQUIRE(
+        sql.exec("UPDATE logs SET created_at = created_at - 40 * 86400 WHERE id IN (SELECT id FROM logs WHERE "
+                 "type = 2 ORDER BY id LIMIT 2)"));
+  }
+  Daemon d(Env{{"LOG_RETENTION_DAYS", "30"}}, data);
+  d.start();
+  // The purge runs right after start on the store thread; its log line follows on the I/O thread.
+  int64_t left = -1;
+  bool logged = false;
+  for (int i = 0; i < 200 && !(left == 1 && logged); ++i) {
+    left = db_int(db, "SELECT COUNT(*) FROM logs WHERE type = 2");
+    logged = d.log().find("purged 2 log entries older than 30 days") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(left == 1);
+  CHECK(logged);
+  CHECK(post_json(d.port(), "/v1/chat/completions", key, chat_body()).status == 200);
 }
