@@ -138,7 +138,17 @@ CREATE TABLE IF NOT EXISTS options (
     {2, R"sql(
 ALTER TABLE redemptions ADD COLUMN redeemed_by INTEGER DEFAULT 0;
 ALTER TABLE logs ADD COLUMN cached_prompt_tokens INTEGER DEFAULT 0;
-CREATE INDEX IF NOT EXISTS idx_logs_channel ON logs(channel);
+-- Log pages are ordered by (created_at, id), newest first: each filter column gets an index
+-- that ends in created_at (and, implicitly, the rowid), so a filtered page of a million rows is
+-- read straight off one index, with or without a time range, never sorted.
+DROP INDEX IF EXISTS idx_logs_user_id;
+DROP INDEX IF EXISTS idx_logs_token_name;
+DROP INDEX IF EXISTS idx_logs_model_name;
+CREATE INDEX IF NOT EXISTS idx_logs_user_created ON logs(user_id, created_at);
+CREATE INDEX IF NOT EXISTS idx_logs_username_created ON logs(username, created_at);
+CREATE INDEX IF NOT EXISTS idx_logs_token_created ON logs(token_name, created_at);
+CREATE INDEX IF NOT EXISTS idx_logs_model_created ON logs(model_name, created_at);
+CREATE INDEX IF NOT EXISTS idx_logs_channel_created ON logs(channel, created_at);
 )sql"},
 };
 

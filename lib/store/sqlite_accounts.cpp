@@ -291,7 +291,7 @@ Result<int64_t> redeem(Db& db, const std::string& key, int64_t user_id) {
 
 // ---- logs ----
 
-void log_filter_sql(const LogFilter& f, std::string& sql, std::vector<std::variant<int64_t, std::string>>& params) {
+void log_filter_sql(const LogFilter& f, std::string& sql, SqlParams& params) {
   auto add = [&](const char* clause, std::variant<int64_t, std::string> p) {
     sql += clause;
     params.push_back(std::move(p));
@@ -304,6 +304,16 @@ void log_filter_sql(const LogFilter& f, std::string& sql, std::vector<std::varia
   if (f.channel_id) add(" AND channel = ?", *f.channel_id);
   if (f.start_timestamp != 0) add(" AND created_at >= ?", f.start_timestamp);
   if (f.end_timestamp != 0) add(" AND created_at <= ?", f.end_timestamp);
+}
+
+std::string log_page_sql(const LogFilter& f, SqlParams& params) {
+  std::string sql = "SELECT " + kLogCols + " FROM logs WHERE 1 = 1";
+  log_filter_sql(f, sql, params);
+  // (created_at, id): the order every log index ends in (see migration 2). limit <= 0: no limit.
+  sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
+  params.emplace_back(int64_t{f.limit > 0 ? f.limit : -1});
+  params.emplace_back(int64_t{f.offset > 0 ? f.offset : 0});
+  return sql;
 }
 
 namespace {

@@ -24,8 +24,11 @@ Result<Redemption> update_redemption(sqlite::Db& db, const Redemption& r);
 Result<void> delete_redemption(sqlite::Db& db, int64_t id);
 Result<int64_t> redeem(sqlite::Db& db, const std::string& key, int64_t user_id);
 
+using SqlParams = std::vector<std::variant<int64_t, std::string>>;
 // Appends " AND …" conditions for `f` to `sql`, with their parameters.
-void log_filter_sql(const LogFilter& f, std::string& sql, std::vector<std::variant<int64_t, std::string>>& params);
+void log_filter_sql(const LogFilter& f, std::string& sql, SqlParams& params);
+// The page query of list_logs: newest first, limit and offset bound last.
+std::string log_page_sql(const LogFilter& f, SqlParams& params);
 Result<LogStat> log_stat(sqlite::Db& db, const LogFilter& f);
 Result<int64_t> purge_logs(sqlite::Db& db, int64_t before);
 

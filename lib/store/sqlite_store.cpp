@@ -527,13 +527,8 @@ class SqliteStore final : public Store {
   // ---- logs ----
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
-    std::string sql = "SELECT " + kLogCols + " FROM logs WHERE 1 = 1";
-    std::vector<std::variant<int64_t, std::string>> params;
-    sqlite_accounts::log_filter_sql(f, sql, params);
-    // limit <= 0: no limit (SQLite's LIMIT -1)
-    sql += " ORDER BY id DESC LIMIT ? OFFSET ?";
-    params.emplace_back(int64_t{f.limit > 0 ? f.limit : -1});
-    params.emplace_back(int64_t{f.offset > 0 ? f.offset : 0});
+    sqlite_accounts::SqlParams params;
+    const std::string sql = sqlite_accounts::log_page_sql(f, params);
 
     // At most 2^8 distinct texts, so the statement cache stays small.
     auto q = db_.query(sql);

@@ -208,7 +208,7 @@ TEST_CASE("log stat sums consumption and purge keeps requests in flight", "[stor
   LogFilter all;
   all.limit = 0;
   auto left = ok(a.db->list_logs(all));
-  REQUIRE(left.size() == 2);                                      // the request in flight and today's new-user grant
-  CHECK(left[0].type == static_cast<int>(LogType::provisional));  // newest first
-  CHECK(left[1].type == static_cast<int>(LogType::system));
+  REQUIRE(left.size() == 2);                                 // the request in flight and today's new-user grant
+  CHECK(left[0].type == static_cast<int>(LogType::system));  // newest first: created today
+  CHECK(left[1].type == static_cast<int>(LogType::provisional));
 }
