@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "admin/protocol.hpp"
 #include "client.hpp"
 #include "commands/common.hpp"
 #include "output.hpp"
@@ -13,7 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kRedemption = "/api/redemption/";
+const std::string kRedemption(admin::kRedemption);
 
 std::string code_status_name(int64_t status) {
   switch (status) {

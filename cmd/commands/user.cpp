@@ -205,7 +205,7 @@ void setup_user(CLI::App& app, Context& ctx) {
         if (*quota == 0) return usage_error("--quota must not be zero");
         json body = {{"username", *ref}, {"quota", *quota}};
         if (!remark->empty()) body["remark"] = *remark;
-        Reply r = call(ctx, "POST", "/api/topup", body);
+        Reply r = call(ctx, "POST", std::string(admin::kTopup), body);
         return show(ctx, r, [](const json& u) {
           std::cout << "user " << text(u, "username") << " now has " << text(u, "quota") << " quota\n";
         });

@@ -1,38 +1,35 @@
 #pragma once
 // The admin API, shared by the daemon's handlers and oneapictl. Served on the admin Unix socket
-// (root-equivalent, mode 0600) and, later, on the TCP port under the same /api routes.
+// (root-equivalent, mode 0600; the caller acts as root) and on the TCP port under the same /api
+// routes for users with a management access token (`Authorization: <access_token>`).
 //
 // Every answer is HTTP 200 with One API's envelope
 //   {"success": true,  "message": "", "data": <object|array>}
 //   {"success": false, "message": "<why>", "code": "<error code>"}
 // (One API answers management errors with 200 too; `code` is ours, so the CLI can map failures
-// to exit codes). Unknown routes answer 404 with OpenAI error JSON.
+// to exit codes). Unknown routes answer 404 with OpenAI error JSON; on TCP a missing or invalid
+// access token answers 401 and a disabled user 403 before any route runs.
 //
-// Routes (ids are integers; JSON field names are One API's):
-//   GET    /api/status                      -> {version, start_time, uptime_seconds, quota_per_unit, system_name,
-//   channels, tokens} GET    /api/channel/?p=N&page_size=M    -> [channel] (key omitted) GET    /api/channel/{id} ->
-//   channel (key omitted) POST   /api/channel/   {type, name, key, base_url, models, group, priority, weight,
-//                           model_mapping, config, system_prompt, status}  -> channel
-//   PUT    /api/channel/   {id, <any field above>}            -> channel
-//   DELETE /api/channel/{id}                                  -> null
-//   GET    /api/channel/test/{id}[?model=M]  -> {channel_id, name, success, time (seconds, float),
-//                                               response_time (ms), model, message}
-//   GET    /api/channel/test                 -> [same, one per channel]  (enabled channels;
-//                                               ?all=1 includes disabled ones)
-//   GET    /api/token/?p=N&page_size=M      -> [token]            (key is "sk-…")
-//   GET    /api/token/{id}                  -> token
-//   POST   /api/token/   {name, remain_quota, unlimited_quota, expired_time, models, subnet, user_id}
-//                                            -> token (with its full key "sk-…")
-//   PUT    /api/token/   {id, <any field above>, status}  -> token
-//   DELETE /api/token/{id}                                -> null
-//   GET    /api/user/                        -> [user] (password omitted)
-//   GET    /api/log/?p=N&page_size=M&type=T&username=U&token_name=T&model_name=M&channel=C
-//                  &start_timestamp=S&end_timestamp=E     -> [log], newest first
-//   GET    /api/cost/request/{request_id}   -> {request_id, quota, cost_usd, model_name,
-//                                               prompt_tokens, completion_tokens, token_name,
-//                                               created_at, is_stream, elapsed_time}
-//   GET    /api/option/                      -> [{key, value}]
-//   PUT    /api/option/  {key, value}        -> null
+// Routes (One API's paths and field names; ids are integers; USER is a username or an id).
+// Role needed: public, user (role >= 1), admin (>= 10), root (100). Handlers: routes_*.cpp.
+//   public GET    /api/status, /api/cost/request/{request_id}
+//   user   GET    /api/user/self | PUT /api/user/self {display_name, password}
+//   user   GET    /api/user/token (new access token) | /api/user/aff | /api/user/available_models
+//   user   POST   /api/user/topup {key [, username|user_id: admins only]} -> quota added
+//   user   GET    /api/token/?p=&page_size= [&user_id= on the socket] | /api/token/{id}
+//   user   POST   /api/token/ | PUT /api/token/[?status_only=1] | DELETE /api/token/{id}
+//                 (a TCP caller sees only their own tokens; the socket sees all)
+//   user   GET    /api/log/self?… | /api/log/self/stat?…
+//   admin  GET    /api/user/?order= | /api/user/search?keyword= | /api/user/{USER}
+//   admin  POST   /api/user/ | PUT /api/user/ | DELETE /api/user/{USER} | POST /api/user/manage
+//                 {username, action: disable|enable|delete|promote|demote} | POST /api/user/{USER}/access_token
+//   admin  POST   /api/topup {user_id|username, quota, remark}
+//   admin  GET    /api/channel/… , /api/channel/test[/{id}] ; POST/PUT /api/channel/ ; DELETE /api/channel/{id}
+//   admin  GET    /api/redemption/ | /search | /{id} ; POST (count, name, quota; ?detail=1 rows) ; PUT ; DELETE
+//   admin  GET    /api/log/?type=&username=&token_name=&model_name=&channel=&user_id=&start_timestamp=
+//                 &end_timestamp=&p=&page_size= | /api/log/stat?… ; DELETE /api/log/?target_timestamp=
+//   admin  GET    /api/group/
+//   root   GET    /api/option/ | PUT /api/option/ {key, value}
 #include <string_view>
 
 namespace oneapi::admin {
@@ -45,6 +42,8 @@ inline constexpr std::string_view kUser = "/api/user/";
 inline constexpr std::string_view kLog = "/api/log/";
 inline constexpr std::string_view kCost = "/api/cost/request/";
 inline constexpr std::string_view kOption = "/api/option/";
+inline constexpr std::string_view kRedemption = "/api/redemption/";
+inline constexpr std::string_view kTopup = "/api/topup";
 
 // Values of the envelope's "code" on failure.
 inline constexpr std::string_view kCodeNotFound = "not_found";

@@ -397,3 +397,24 @@ TEST_CASE("a token's subnet is checked against the client, X-Forwarded-For only 
     CHECK(call(g, office, "").status == 403);
   }
 }
+
+TEST_CASE("a user reaches only the channels of their group and pays its group ratio", "[e2e][accounts][group]") {
+  MockUpstream upstream([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  Gateway g;
+  g.add_channel(upstream.base_url());  // group "default"
+  ctl_json(g, {"user", "add", "--username", "vic", "--group", "vip", "--quota", "10000000"});
+  json key = ctl_json(g, {"token", "create", "--name", "v", "--user", "vic"});
+  const std::string sk = key.at("key");
+
+  auto none = post_json(g.port(), "/v1/chat/completions", sk, chat_body());
+  CHECK(none.status == 503);
+  CHECK(none.body.find("No available channels for Model gpt-4o-mini under Group vip") != std::string::npos);
+
+  g.add_channel(upstream.base_url(), "gpt-4o-mini", {"--group", "vip"});
+  REQUIRE(g.daemon.ctl({"option", "set", "GroupRatio", R"({"default":1,"vip":2})"}).exit_code == 0);
+  REQUIRE(post_json(g.port(), "/v1/chat/completions", sk, chat_body()).status == 200);
+  // 12 prompt + 3 completion tokens of gpt-4o-mini: ceil((12 + 3 × 4) × 0.075 × 2) = 4.
+  CHECK(db_int(g.db(), "SELECT quota FROM logs WHERE type = 2 AND username = 'vic'") == 4);
+  auto groups = json::parse(g.daemon.ctl({"--json", "option", "get", "GroupRatio"}).out);
+  CHECK(groups.dump().find("vip") != std::string::npos);
+}
