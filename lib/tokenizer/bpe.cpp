@@ -14,6 +14,10 @@ namespace {
 // Pieces up to this many bytes use tiktoken's quadratic scan, which beats a heap on short input;
 // almost every piece of real text is far shorter.
 constexpr size_t kScanMax = 128;
+// count() estimates pieces longer than this (one token per 4 bytes) instead of merging them: real
+// text never has such pieces (they are words, numbers, punctuation or whitespace runs), but one
+// 32 MiB run of a single letter would otherwise hold an I/O thread for seconds.
+constexpr size_t kCountExactMax = 64 * 1024;
 
 uint64_t hash_bytes(const char* data, size_t length) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then a splitmix64 finish: FNV's low bits are weak
@@ -63,11 +67,13 @@ bool base64_decode(std::string_view in, std::string& out) {
 }
 
 struct CountSink {
+  static constexpr bool kBounded = true;
   int64_t n = 0;
   void add(uint32_t) { ++n; }
 };
 
 struct IdSink {
+  static constexpr bool kBounded = false;
   std::vector<uint32_t>& out;
   void add(uint32_t rank) { out.push_back(rank); }
 };
@@ -262,6 +268,11 @@ void Bpe::encode_text(std::string_view text, Sink& sink) const {
       sink.add(r);
     } else if (piece.size() <= kScanMax) {
       merge_scan(piece, sink);
+    } else if constexpr (Sink::kBounded) {
+      if (piece.size() > kCountExactMax)
+        sink.n += static_cast<int64_t>((piece.size() + 3) / 4);
+      else
+        merge_heap(piece, sink);
     } else {
       merge_heap(piece, sink);
     }

@@ -25,6 +25,8 @@ class Bpe {
   // a str, so ill-formed UTF-8 is first read the way Python's decode(errors="replace") reads it:
   // each ill-formed subsequence counts as one U+FFFD.
   std::vector<uint32_t> encode(std::string_view text) const;
+  // encode(text).size(), except that a single pre-tokenized piece over 64 KiB (never seen in real
+  // text) is estimated at one token per 4 bytes, so counting stays linear in the text's size.
   int64_t count(std::string_view text) const;
 
   // The merge of one pre-tokenized piece, by tiktoken's quadratic scan (short pieces) or by a heap

@@ -205,6 +205,19 @@ TEST_CASE("tokenizer: merging by scan and by heap gives the same tokens", "[toke
   }
 }
 
+TEST_CASE("tokenizer: a giant single piece is estimated, so counting stays linear", "[tokenizer]") {
+  const tk::TokenizerSet* set = need_ranks();
+  if (!set) return;
+  for (const tk::Bpe* bpe : {set->cl100k.get(), set->o200k.get()}) {
+    const std::string exact(60 * 1024, 'a');  // under the limit: merged as tiktoken does
+    CHECK(bpe->count(exact) == static_cast<int64_t>(bpe->encode(exact).size()));
+    // 8 MiB of one letter is one piece: estimated at a token per 4 bytes instead of merged.
+    const std::string giant(8 << 20, 'a');
+    CHECK(bpe->count(giant) == (8 << 20) / 4);
+    CHECK(bpe->count("hello " + giant + " world") == 1 + (8 << 20) / 4 + 2);
+  }
+}
+
 TEST_CASE("tokenizer: model to encoding follows One API", "[tokenizer]") {
   using E = tk::EncodingName;
   for (const char* m : {"gpt-4o", "gpt-4o-mini", "chatgpt-4o-latest", "o1", "o1-mini", "o3-mini", "o4-mini", "gpt-4.1",
