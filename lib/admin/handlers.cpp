@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "admin/protocol.hpp"
 #include "admin/routes.hpp"
 #include "core/util.hpp"
+#include "relay/channel_health.hpp"
 #include "relay/channel_test.hpp"
 
 namespace oneapi::admin {
@@ -36,6 +38,21 @@ awaitable<json> AdminApi::test_channel(const store::Channel& c, const std::strin
     auto saved = co_await d_.store.run(std::move(record));
     if (!saved) spdlog::warn("recording the test of channel #{} failed: {}", id, saved.error().message);
   }
+  // One API: a dead key disables the channel, a slow answer (ChannelDisableThreshold seconds)
+  // too; a passing test brings an auto-disabled channel back. Each only when its option is on.
+  auto catalog = d_.catalog.get();
+  const bool auto_disable = catalog->option("AutomaticDisableChannelEnabled", "false") == "true";
+  const bool auto_enable = catalog->option("AutomaticEnableChannelEnabled", "false") == "true";
+  const int64_t threshold_ms = std::atoll(catalog->option("ChannelDisableThreshold", "5").c_str()) * 1000;
+  std::string disable_reason;
+  if (!r.success && r.upstream_refused && relay::should_disable_channel(r.upstream_error))
+    disable_reason = "channel test failed: " + r.message;
+  else if (r.success && threshold_ms > 0 && r.response_time_ms > threshold_ms)
+    disable_reason = "channel test took " + std::to_string(r.response_time_ms) + " ms, over ChannelDisableThreshold";
+  if (auto_disable && !disable_reason.empty())
+    co_await relay::auto_disable_channel(d_.store, d_.catalog, c.id, disable_reason);
+  else if (auto_enable && r.success && c.status == static_cast<int>(store::ChannelStatus::auto_disabled))
+    co_await relay::auto_enable_channel(d_.store, d_.catalog, c.id);
   co_return json{{"channel_id", c.id},
                  {"name", c.name},
                  {"success", r.success},
@@ -45,14 +62,7 @@ awaitable<json> AdminApi::test_channel(const store::Channel& c, const std::strin
                  {"message", r.message}};
 }
 
-awaitable<void> AdminApi::reload_catalog() {
-  auto snapshot = co_await d_.store.run([](store::Store& db) { return db.load_snapshot(); });
-  if (!snapshot) {
-    spdlog::error("reloading the catalog failed: {}", snapshot.error().message);
-    co_return;
-  }
-  d_.catalog.set(relay::Catalog::build(*snapshot));
-}
+awaitable<void> AdminApi::reload_catalog() { co_await relay::reload_catalog(d_.store, d_.catalog); }
 
 namespace {
 

@@ -51,7 +51,9 @@ boost::asio::awaitable<ChannelTestResult> test_channel(const store::Channel& cha
   }
   const int status = (*response)->status();
   if (status != 200) {
-    result.message = adaptor->parse_error(status, *text).message;
+    result.upstream_error = adaptor->parse_error(status, *text);
+    result.upstream_refused = true;
+    result.message = result.upstream_error.message;
     co_return result;
   }
   auto parsed = adaptor->parse_response(ctx, std::move(*text));

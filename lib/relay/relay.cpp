@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util.hpp"
+#include "relay/channel_health.hpp"
 
 namespace oneapi::relay {
 
@@ -44,6 +45,11 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
       co_return;
     }
     const Error& e = upstream.error();
+    if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true") {
+      const int64_t dead = s.channel->channel.id;
+      std::string reason = "upstream answered " + std::to_string(e.status) + ": " + e.message;
+      co_await auto_disable_channel(store_, catalog_, dead, std::move(reason));
+    }
     if (retries_left-- > 0 && e.retryable) {
       if (auto next = select_channel(s)) {
         record(s, error_status(e), nullptr, &e);

@@ -336,6 +336,26 @@ class SqliteStore final : public Store {
     return tx->commit();
   }
 
+  Result<bool> set_channel_status_if(int64_t id, ChannelStatus from, ChannelStatus to,
+                                     const std::string& why) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    if (auto r = run(db_, "UPDATE channels SET status = ? WHERE id = ? AND status = ?", static_cast<int>(to), id,
+                     static_cast<int>(from));
+        !r)
+      return r.error();
+    if (db_.changes() == 0) return false;
+    auto c = get_channel(id);
+    if (!c) return c.error();
+    if (auto r = rebuild_abilities(*c); !r) return r.error();
+    if (auto r = run(db_, "INSERT INTO logs (created_at, type, content, channel) VALUES (?, ?, ?, ?)", unix_now(),
+                     static_cast<int>(LogType::system), why, id);
+        !r)
+      return r.error();
+    if (auto r = tx->commit(); !r) return r.error();
+    return true;
+  }
+
   Result<void> record_channel_test(int64_t id, int64_t response_time_ms, int64_t test_time) override {
     if (auto r = run(db_, "UPDATE channels SET response_time = ?, test_time = ? WHERE id = ?", response_time_ms,
                      test_time, id);

@@ -1,0 +1,88 @@
+// Auto-disable on One API's fatal upstream errors and auto-enable after a passing test, through the
+// real daemon and mock upstreams.
+#include <atomic>
+#include <catch2/catch.hpp>
+
+#include "relay/e2e_support.hpp"
+
+using namespace oneapi;
+using namespace oneapi::test;
+using nlohmann::json;
+
+namespace {
+
+void reply_ok(MockReply& r) {
+  r.status = 200;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = openai_chat_body("Hello!", 12, 3);
+}
+
+void reply_bad_key(MockReply& r) {
+  r.status = 401;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = R"({"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error","code":"invalid_api_key"}})";
+}
+
+int channel_status(const Gateway& g, int64_t id) {
+  auto r = g.daemon.ctl({"--json", "channel", "get", std::to_string(id)});
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out).at("status").get<int>();
+}
+
+}  // namespace
+
+TEST_CASE("a channel whose key the upstream rejects is disabled automatically, then re-enabled by a passing test",
+          "[e2e][health]") {
+  std::atomic<bool> key_fixed{false};
+  MockUpstream dead([&](const net::ServerRequest&, MockReply& r) {
+    if (key_fixed)
+      reply_ok(r);
+    else
+      reply_bad_key(r);
+  });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  Gateway g;
+  const int64_t first = g.add_channel(dead.base_url(), "gpt-4o-mini", {"--priority", "10"});
+  const int64_t backup = g.add_channel(healthy.base_url());
+  const std::string key = g.add_token(10'000'000);
+  REQUIRE(g.daemon.ctl({"option", "set", "RetryTimes", "1"}).exit_code == 0);
+
+  SECTION("off by default: the channel stays enabled") {
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);  // retried on the backup
+    CHECK(channel_status(g, first) == 1);
+  }
+  SECTION("on: disabled with a log row, traffic moves on, a passing test brings it back") {
+    REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
+    REQUIRE(g.daemon.ctl({"option", "set", "AutomaticEnableChannelEnabled", "true"}).exit_code == 0);
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(channel_status(g, first) == 3);
+    auto why = db_rows(g.db(), "SELECT content FROM logs WHERE type = 4 AND channel = " + std::to_string(first));
+    REQUIRE(why.size() == 1);
+    CHECK(why[0]["content"].find("disabled automatically") != std::string::npos);
+    CHECK(why[0]["content"].find("Incorrect API key") != std::string::npos);
+    CHECK(why[0]["content"].find("sk-upstream-secret") == std::string::npos);
+
+    const size_t tried = dead.request_count();
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(dead.request_count() == tried);  // skipped now
+    CHECK(db_int(g.db(), "SELECT channel FROM logs WHERE type = 2 ORDER BY id DESC LIMIT 1") == backup);
+
+    // Still broken: the test fails and the channel stays off (exit 1 for cron).
+    CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 1);
+    CHECK(channel_status(g, first) == 3);
+    key_fixed = true;
+    CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 0);
+    CHECK(channel_status(g, first) == 1);
+    CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 4 AND content LIKE '%enabled again%'") == 1);
+
+    // A channel disabled by hand is not brought back by a test.
+    REQUIRE(g.daemon.ctl({"channel", "disable", std::to_string(first)}).exit_code == 0);
+    CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 0);
+    CHECK(channel_status(g, first) == 2);
+  }
+  SECTION("a failing channel test disables it too") {
+    REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
+    CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 1);
+    CHECK(channel_status(g, first) == 3);
+  }
+}
