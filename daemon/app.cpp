@@ -139,7 +139,11 @@ int run(const Config& cfg) {
   client_options.response_timeout = cfg.relay_timeout;
   client_options.idle_timeout = cfg.streaming_timeout;
   net::HttpClient client(ioc, client_options);
-  relay::Relay relay(catalog, store, client, relay::RelayConfig{cfg.streaming_timeout});
+  relay::RelayConfig relay_config;
+  relay_config.stream_idle_timeout = cfg.streaming_timeout;
+  relay_config.suspend_after_429 = std::chrono::seconds(cfg.suspend_seconds_429);
+  relay_config.suspend_after_5xx = std::chrono::seconds(cfg.suspend_seconds_5xx);
+  relay::Relay relay(catalog, store, client, relay_config);
   // Channel tests run from cron: a hung upstream must not hang them, even with RELAY_TIMEOUT=0.
   net::ClientOptions test_options = client_options;
   const std::chrono::milliseconds test_limit{60'000};

@@ -25,8 +25,10 @@ struct Config {
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
   std::string trusted_proxies;
-  int log_retention_days = 0;  // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all  //
-                               // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int log_retention_days = 0;
+  int suspend_seconds_429 = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_429
+  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX  // LOG_RETENTION_DAYS: purge older logs at start
+                                 // and hourly; 0 keeps all  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
 };
 
 }  // namespace oneapi::daemon

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   env_int("PORT", cfg.port, errors);
   env_int("SQLITE_BUSY_TIMEOUT", cfg.sqlite_busy_timeout_ms, errors);
   env_int("LOG_RETENTION_DAYS", cfg.log_retention_days, errors);
+  env_int("CHANNEL_SUSPEND_SECONDS_FOR_429", cfg.suspend_seconds_429, errors);
+  env_int("CHANNEL_SUSPEND_SECONDS_FOR_5XX", cfg.suspend_seconds_5xx, errors);
   long long relay_timeout = 0, streaming_timeout = cfg.streaming_timeout.count(),
             shutdown_timeout = cfg.shutdown_timeout.count();
   if (env_int("RELAY_TIMEOUT", relay_timeout, errors)) cfg.relay_timeout = std::chrono::seconds(relay_timeout);

@@ -21,6 +21,7 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
 boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(mode, catalog_.get());
   s.flights = &flights_;
+  s.suspensions = &suspensions_;
 
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = parse_request(s, req.body); !r) co_return co_await respond_error(s, writer, r.error());
@@ -45,6 +46,7 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
       co_return;
     }
     const Error& e = upstream.error();
+    rest_channel(s.channel->channel.id, e);
     if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true") {
       const int64_t dead = s.channel->channel.id;
       std::string reason = "upstream answered " + std::to_string(e.status) + ": " + e.message;
@@ -60,6 +62,21 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     co_await refund(s, store_, e);
     co_return co_await respond_error(s, writer, e);
   }
+}
+
+// A 429 or 5xx (or no answer at all) rests the channel: the upstream's Retry-After, else the
+// configured time. Pinned requests still reach it.
+void Relay::rest_channel(int64_t channel_id, const Error& e) {
+  std::chrono::seconds rest{0};
+  if (e.status == 429)
+    rest = config_.suspend_after_429;
+  else if (e.status >= 500 || e.kind == ErrorKind::upstream_timeout ||
+           (e.kind == ErrorKind::upstream_error && e.status == 0))  // refused, reset, TLS failure
+    rest = config_.suspend_after_5xx;
+  else
+    return;
+  if (e.retry_after_seconds > 0) rest = std::chrono::seconds(e.retry_after_seconds);
+  suspensions_.suspend(channel_id, rest);
 }
 
 namespace {

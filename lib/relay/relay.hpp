@@ -30,11 +30,14 @@ class Relay {
   boost::asio::awaitable<void> consume(net::ServerRequest& req, net::ResponseWriter& writer);
 
  private:
+  void rest_channel(int64_t channel_id, const Error& e);
+
   CatalogHolder& catalog_;
   store::StoreExecutor& store_;
   net::HttpClient& client_;
   RelayConfig config_;
   TokenFlights flights_;  // owned here, used on the store thread only
+  ChannelSuspensions suspensions_;
 };
 
 }  // namespace oneapi::relay

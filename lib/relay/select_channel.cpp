@@ -28,10 +28,13 @@ Result<const ChannelInfo*> select_channel(const RelayState& s) {
   }
   const std::vector<Route>* routes = c.find_routes(s.user->group, s.model);
   std::vector<const Route*> candidates;
-  if (routes) {
-    // The highest priority tier that still has a channel not tried by this request.
+  // The highest priority tier that still has a channel not tried by this request, resting
+  // (suspended) channels left out unless no other channel is left.
+  for (const bool skip_resting : {true, false}) {
+    if (!routes || !candidates.empty()) break;
     for (const auto& r : *routes) {
-      if (tried(s, r.channel->channel.id)) continue;
+      const int64_t id = r.channel->channel.id;
+      if (tried(s, id) || (skip_resting && s.suspensions && s.suspensions->suspended(id))) continue;
       if (!candidates.empty() && r.priority != candidates.front()->priority) break;
       candidates.push_back(&r);
     }

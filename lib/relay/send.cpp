@@ -2,6 +2,19 @@
 
 namespace oneapi::relay {
 
+namespace {
+// Retry-After in seconds (the HTTP-date form is rare from APIs and ignored); capped at an hour.
+int retry_after_seconds(std::string_view v) {
+  int out = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return 0;
+    out = out * 10 + (c - '0');
+    if (out > 3600) return 3600;
+  }
+  return out;
+}
+}  // namespace
+
 boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(RelayState& s,
                                                                                    const std::string& raw_body,
                                                                                    net::HttpClient& client) {
@@ -30,8 +43,11 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
   const bool json_answer_to_stream =
       s.stream && status == 200 && content_type.find("application/json") != std::string_view::npos;
   if ((status != 200 && status != 201) || json_answer_to_stream) {
+    const int retry_after = retry_after_seconds((*response)->header("Retry-After"));
     auto body = co_await (*response)->read_all(1024 * 1024);
-    co_return adaptor->parse_error(status == 200 ? 500 : status, body ? std::string_view(*body) : std::string_view());
+    Error e = adaptor->parse_error(status == 200 ? 500 : status, body ? std::string_view(*body) : std::string_view());
+    e.retry_after_seconds = retry_after;
+    co_return e;
   }
   co_return std::move(*response);
 }

@@ -14,12 +14,17 @@
 #include "net/http_server.hpp"
 #include "relay/adaptor.hpp"
 #include "relay/catalog.hpp"
+#include "relay/suspensions.hpp"
 #include "store/executor.hpp"
 
 namespace oneapi::relay {
 
 struct RelayConfig {
   std::chrono::milliseconds stream_idle_timeout{300'000};
+  // How long a channel rests after a 429 or a 5xx (or a transport failure) when the upstream
+  // sent no Retry-After (CHANNEL_SUSPEND_SECONDS_FOR_429 / _5XX; 0 = never).
+  std::chrono::seconds suspend_after_429{60};
+  std::chrono::seconds suspend_after_5xx{30};
 };
 
 // Requests in flight per limited token. Touched only inside store-thread tasks, so the check in
@@ -51,6 +56,7 @@ struct RelayState {
   // select_channel / convert
   const ChannelInfo* channel = nullptr;
   std::vector<int64_t> tried_channels;
+  const ChannelSuspensions* suspensions = nullptr;
   billing::Price price;
   AdaptorContext adaptor_ctx;
 

@@ -2,6 +2,7 @@
 // real daemon and mock upstreams.
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "relay/e2e_support.hpp"
 
@@ -20,7 +21,8 @@ void reply_ok(MockReply& r) {
 void reply_bad_key(MockReply& r) {
   r.status = 401;
   r.headers = {{"Content-Type", "application/json"}};
-  r.body = R"({"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error","code":"invalid_api_key"}})";
+  r.body =
+      R"({"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error","code":"invalid_api_key"}})";
 }
 
 int channel_status(const Gateway& g, int64_t id) {
@@ -84,5 +86,46 @@ TEST_CASE("a channel whose key the upstream rejects is disabled automatically, t
     REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
     CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 1);
     CHECK(channel_status(g, first) == 3);
+  }
+}
+
+TEST_CASE("a channel answering 429 or 5xx rests (Retry-After or the configured time) instead of being disabled",
+          "[e2e][health][suspend]") {
+  std::atomic<int> status{429};
+  MockUpstream busy([&](const net::ServerRequest&, MockReply& r) {
+    r.status = status;
+    r.headers = {{"Content-Type", "application/json"}};
+    if (status == 429) r.headers.push_back({"Retry-After", "2"});
+    r.body = R"({"error":{"message":"Rate limit reached","type":"rate_limit_exceeded","code":null}})";
+  });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  Gateway g;
+  const int64_t first = g.add_channel(busy.base_url(), "gpt-4o-mini", {"--priority", "10"});
+  const std::string key = g.add_token(10'000'000);
+
+  SECTION("with a backup: traffic skips the resting channel until Retry-After has passed") {
+    g.add_channel(healthy.base_url());
+    REQUIRE(g.daemon.ctl({"option", "set", "RetryTimes", "1"}).exit_code == 0);
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(busy.request_count() == 1);
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(busy.request_count() == 1);      // resting
+    CHECK(channel_status(g, first) == 1);  // not disabled
+    std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(busy.request_count() == 2);  // back in rotation
+
+    status = 503;  // no Retry-After: CHANNEL_SUSPEND_SECONDS_FOR_5XX (30 s by default)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(busy.request_count() == 3);
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(busy.request_count() == 3);
+  }
+  SECTION("alone: a resting channel still gets the traffic nothing else can take") {
+    auto r = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+    CHECK(r.status == 429);
+    CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 429);
+    CHECK(busy.request_count() == 2);
   }
 }

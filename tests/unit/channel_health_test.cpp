@@ -1,7 +1,7 @@
 // One API's ShouldDisableChannel rule.
-#include <catch2/catch.hpp>
-
 #include "relay/channel_health.hpp"
+
+#include <catch2/catch.hpp>
 
 using oneapi::Error;
 using oneapi::ErrorKind;
