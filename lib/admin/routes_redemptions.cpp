@@ -63,11 +63,6 @@ Matched update_redemption(const RouteCtx& ctx) {
   });
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::optional<Matched> route_redemptions(const RouteCtx& ctx) {
@@ -79,12 +74,13 @@ std::optional<Matched> route_redemptions(const RouteCtx& ctx) {
       return envelope(db.list_redemptions(), [&](const auto& l) { return page_of(l, page, redemption_json); });
     });
   if (ctx.is("GET", 2) && ctx.parts[1] == "search") {
-    const std::string keyword = lower(ctx.req.query_param("keyword"));
+    const std::string keyword = to_lower_ascii(ctx.req.query_param("keyword"));
     return store_work([keyword](store::Store& db) {
       return envelope(db.list_redemptions(), [&](const std::vector<store::Redemption>& l) {
         json a = json::array();
         for (const auto& r : l)
-          if (lower(r.name).find(keyword) != std::string::npos || std::to_string(r.id) == keyword || r.key == keyword)
+          if (to_lower_ascii(r.name).find(keyword) != std::string::npos || std::to_string(r.id) == keyword ||
+              r.key == keyword)
             a.push_back(redemption_json(r));
         return a;
       });

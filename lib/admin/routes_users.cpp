@@ -295,11 +295,6 @@ Matched self_routes(const RouteCtx& ctx) {
   return Matched{};
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::optional<Matched> route_users(const RouteCtx& ctx) {
@@ -346,14 +341,14 @@ std::optional<Matched> route_users(const RouteCtx& ctx) {
     });
   }
   if (ctx.is("GET", 2) && parts[1] == "search") {
-    const std::string keyword = lower(ctx.req.query_param("keyword"));
+    const std::string keyword = to_lower_ascii(ctx.req.query_param("keyword"));
     return store_work([keyword](store::Store& db) {
       return envelope(db.list_users(), [&](const std::vector<store::User>& l) {
         json a = json::array();
         for (const auto& u : l)
-          if (lower(u.username).find(keyword) != std::string::npos ||
-              lower(u.display_name).find(keyword) != std::string::npos ||
-              lower(u.email).find(keyword) != std::string::npos || std::to_string(u.id) == keyword)
+          if (to_lower_ascii(u.username).find(keyword) != std::string::npos ||
+              to_lower_ascii(u.display_name).find(keyword) != std::string::npos ||
+              to_lower_ascii(u.email).find(keyword) != std::string::npos || std::to_string(u.id) == keyword)
             a.push_back(user_json(u));
         return a;
       });

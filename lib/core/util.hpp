@@ -25,6 +25,7 @@ std::vector<std::string> split_csv(std::string_view s);  // trims, skips empty i
 std::string join_csv(const std::vector<std::string>& items);
 std::string_view trim(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
+std::string to_lower_ascii(std::string_view s);
 
 // True when ip (textual IPv4 or IPv6) lies inside any CIDR of a comma-separated list.
 bool ip_in_subnets(std::string_view ip, std::string_view subnets);

@@ -2,8 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cctype>
+#include "core/util.hpp"
 
 namespace oneapi::relay {
 
@@ -13,8 +12,7 @@ bool should_disable_channel(const Error& e) {
   for (const char* t : {"insufficient_quota", "authentication_error", "permission_error", "forbidden"})
     if (e.type == t) return true;
   if (e.code == "invalid_api_key" || e.code == "account_deactivated") return true;
-  std::string m = e.message;
-  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string m = to_lower_ascii(e.message);
   for (const char* k : {"your access was terminated", "violation of our policies", "your credit balance is too low",
                         "organization has been disabled", "credit", "balance", "permission denied",
                         "organization has been restricted", "api key not valid", "api key expired",
