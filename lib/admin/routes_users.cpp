@@ -55,6 +55,15 @@ Result<store::User> find_user(store::Store& db, const std::string& ref) {
   return db.get_user_by_username(ref);
 }
 
+// USER in a body: "username", else the integer under `id_key` ("id" or "user_id").
+std::string user_ref(Fields& f, const char* id_key) {
+  std::string ref;
+  f.str("username", ref);
+  if (ref.empty() && f.j.contains(id_key) && f.j[id_key].is_number_integer())
+    ref = std::to_string(f.j[id_key].get<int64_t>());
+  return ref;
+}
+
 // One API: an admin acts only on users of a lower role; root acts on anyone.
 Result<void> may_manage(const Caller& caller, const store::User& target) {
   if (caller.is_root() || caller.role > target.role) return {};
@@ -146,11 +155,9 @@ Matched update_user(const RouteCtx& ctx) {
 Matched manage_user(const RouteCtx& ctx) {
   auto j = parse_body(ctx.req.body);
   if (!j) return answer(fail(j.error()));
-  std::string ref, action;
+  std::string action;
   Fields f{*j, {}};
-  f.str("username", ref);
-  if (ref.empty() && j->contains("id") && (*j)["id"].is_number_integer())
-    ref = std::to_string((*j)["id"].get<int64_t>());
+  const std::string ref = user_ref(f, "id");
   f.str("action", action);
   if (!f.result()) return answer(fail(*f.error));
   if (ref.empty()) return answer(fail(invalid("username is required")));
@@ -194,20 +201,17 @@ Matched manage_user(const RouteCtx& ctx) {
 Matched admin_topup(const RouteCtx& ctx) {
   auto j = parse_body(ctx.req.body);
   if (!j) return answer(fail(j.error()));
-  std::string ref, remark;
+  std::string remark;
   int64_t quota = 0;
   Fields f{*j, {}};
-  f.str("username", ref);
-  if (ref.empty() && j->contains("user_id") && (*j)["user_id"].is_number_integer())
-    ref = std::to_string((*j)["user_id"].get<int64_t>());
+  const std::string ref = user_ref(f, "user_id");
   f.integer("quota", quota);
   f.str("remark", remark);
   if (!f.result()) return answer(fail(*f.error));
   if (ref.empty()) return answer(fail(invalid("user_id or username is required")));
   if (quota == 0) return answer(fail(invalid("quota must not be zero")));
-  const Caller caller = ctx.caller;
   return store_work(
-      [ref, quota, remark, caller](store::Store& db) {
+      [ref, quota, remark](store::Store& db) {
         auto target = find_user(db, ref);
         if (!target) return fail(target.error());
         std::string content = "admin top-up: " + std::to_string(quota) + " quota";
@@ -224,11 +228,7 @@ Matched redeem(const RouteCtx& ctx) {
   std::string key, ref;
   Fields f{*j, {}};
   f.str("key", key);
-  if (ctx.caller.is_admin()) {
-    f.str("username", ref);
-    if (ref.empty() && j->contains("user_id") && (*j)["user_id"].is_number_integer())
-      ref = std::to_string((*j)["user_id"].get<int64_t>());
-  }
+  if (ctx.caller.is_admin()) ref = user_ref(f, "user_id");
   if (!f.result()) return answer(fail(*f.error));
   key = std::string(trim(key));
   if (key.empty()) return answer(fail(invalid("key is required")));

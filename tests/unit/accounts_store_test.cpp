@@ -5,24 +5,15 @@
 #include <string>
 
 #include "store/store.hpp"
+#include "support/result_check.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
+using oneapi::test::err;
+using oneapi::test::ok;
 
 namespace {
-
-template <class T>
-T ok(Result<T> r) {
-  if (!r) FAIL("unexpected error: " << r.error().message);
-  return std::move(*r);
-}
-
-template <class T>
-Error err(Result<T> r) {
-  if (r) FAIL("expected an error");
-  return r.error();
-}
 
 struct Accounts {
   test::TempDir dir{"oneapi-accounts-"};

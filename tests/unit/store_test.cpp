@@ -11,28 +11,15 @@
 
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
+#include "support/result_check.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
+using oneapi::test::err;
+using oneapi::test::ok;
 
 namespace {
-
-template <class T>
-T ok(Result<T> r) {
-  if (!r) FAIL("unexpected error: " << r.error().message);
-  return std::move(*r);
-}
-
-void ok(Result<void> r) {
-  if (!r) FAIL("unexpected error: " << r.error().message);
-}
-
-template <class T>
-Error err(Result<T> r) {
-  if (r) FAIL("expected an error");
-  return r.error();
-}
 
 struct Fixture {
   test::TempDir dir{"oneapi-store-"};
