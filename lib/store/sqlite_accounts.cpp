@@ -306,8 +306,8 @@ void log_filter_sql(const LogFilter& f, std::string& sql, SqlParams& params) {
   if (f.end_timestamp != 0) add(" AND created_at <= ?", f.end_timestamp);
 }
 
-std::string log_page_sql(const LogFilter& f, SqlParams& params) {
-  std::string sql = "SELECT " + kLogCols + " FROM logs WHERE 1 = 1";
+std::string log_page_sql(const LogFilter& f, SqlParams& params, std::string_view from) {
+  std::string sql = "SELECT " + kLogCols + " FROM " + std::string(from) + " WHERE 1 = 1";
   log_filter_sql(f, sql, params);
   // (created_at, id): the order every log index ends in (see migration 2). limit <= 0: no limit.
   sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
@@ -317,10 +317,11 @@ std::string log_page_sql(const LogFilter& f, SqlParams& params) {
 }
 
 namespace {
-Result<LogStat> sum_logs(Db& db, const LogFilter& f) {
+Result<LogStat> sum_logs(Db& db, const LogFilter& f, std::string_view from) {
   std::string sql =
       "SELECT COALESCE(SUM(quota), 0), COUNT(*), COALESCE(SUM(prompt_tokens), 0), "
-      "COALESCE(SUM(completion_tokens), 0) FROM logs WHERE 1 = 1";
+      "COALESCE(SUM(completion_tokens), 0) FROM " +
+      std::string(from) + " WHERE 1 = 1";
   std::vector<std::variant<int64_t, std::string>> params;
   log_filter_sql(f, sql, params);
   auto q = db.query(sql);
@@ -340,24 +341,42 @@ Result<LogStat> sum_logs(Db& db, const LogFilter& f) {
 }
 }  // namespace
 
-Result<LogStat> log_stat(Db& db, const LogFilter& f) {
+Result<LogStat> log_stat(Db& db, const LogFilter& f, std::string_view from) {
   LogFilter consumed = f;
   if (!consumed.type) consumed.type = static_cast<int>(LogType::consume);  // One API sums consumption
-  auto total = sum_logs(db, consumed);
+  auto total = sum_logs(db, consumed, from);
   if (!total) return total;
   LogFilter last_minute = consumed;
   last_minute.start_timestamp = std::max<int64_t>(consumed.start_timestamp, unix_now() - 60);
-  auto recent = sum_logs(db, last_minute);
+  auto recent = sum_logs(db, last_minute, from);
   if (!recent) return recent;
   total->rpm = recent->requests;
   total->tpm = recent->prompt_tokens + recent->completion_tokens;
   return total;
 }
 
-Result<int64_t> purge_logs(Db& db, int64_t before) {
-  if (auto r = run(db, "DELETE FROM logs WHERE created_at < ? AND type != ?", before, kLogProvisional); !r)
+Result<int64_t> purge_logs(Db& db, int64_t before, bool split) {
+  auto tx = Transaction::begin(db);
+  if (!tx) return tx.error();
+  // A row shipped but not yet deleted from main is in both files: count it once.
+  int64_t purged = 0;
+  if (split) {
+    if (auto r =
+            run(db,
+                "DELETE FROM main.logs WHERE created_at < ? AND type != ? AND EXISTS (SELECT 1 FROM logdb.logs AS l "
+                "WHERE l.id = main.logs.id)",
+                before, kLogProvisional);
+        !r)
+      return r.error();
+    if (auto r = run(db, "DELETE FROM logdb.logs WHERE created_at < ? AND type != ?", before, kLogProvisional); !r)
+      return r.error();
+    purged = db.changes();
+  }
+  if (auto r = run(db, "DELETE FROM main.logs WHERE created_at < ? AND type != ?", before, kLogProvisional); !r)
     return r.error();
-  return static_cast<int64_t>(db.changes());
+  purged += db.changes();
+  if (auto r = tx->commit(); !r) return r.error();
+  return purged;
 }
 
 }  // namespace oneapi::store::sqlite_accounts

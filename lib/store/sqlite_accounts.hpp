@@ -2,6 +2,7 @@
 // Users, redemptions and log maintenance on SQLite. Called by SqliteStore (sqlite_store.cpp) on
 // the store thread; each function that moves money is one transaction.
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -27,9 +28,11 @@ Result<int64_t> redeem(sqlite::Db& db, const std::string& key, int64_t user_id);
 using SqlParams = std::vector<std::variant<int64_t, std::string>>;
 // Appends " AND …" conditions for `f` to `sql`, with their parameters.
 void log_filter_sql(const LogFilter& f, std::string& sql, SqlParams& params);
-// The page query of list_logs: newest first, limit and offset bound last.
-std::string log_page_sql(const LogFilter& f, SqlParams& params);
-Result<LogStat> log_stat(sqlite::Db& db, const LogFilter& f);
-Result<int64_t> purge_logs(sqlite::Db& db, int64_t before);
+// The page query of list_logs: newest first, limit and offset bound last. `from` is the table
+// or view holding the logs ("logs", or log_archive::kAllLogsView when they are split).
+std::string log_page_sql(const LogFilter& f, SqlParams& params, std::string_view from = "logs");
+Result<LogStat> log_stat(sqlite::Db& db, const LogFilter& f, std::string_view from = "logs");
+// `split`: the log database is attached; purge it too.
+Result<int64_t> purge_logs(sqlite::Db& db, int64_t before, bool split = false);
 
 }  // namespace oneapi::store::sqlite_accounts
