@@ -12,8 +12,8 @@ _oneapictl_words() {
         "channel") echo "list get add update enable disable delete test" ;;
         "channel list") echo "--help" ;;
         "channel get") echo "--help" ;;
-        "channel add") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --help" ;;
-        "channel update") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --help" ;;
+        "channel add") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --config --help" ;;
+        "channel update") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --config --help" ;;
         "channel enable") echo "--help" ;;
         "channel disable") echo "--help" ;;
         "channel delete") echo "--help" ;;

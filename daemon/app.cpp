@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "admin/handlers.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/util.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -62,7 +63,19 @@ asio::awaitable<void> send_error(net::ResponseWriter& w, const Error& e) {
   const std::string id = new_request_id();
   net::Headers headers = net::json_headers();
   headers.push_back(net::Header{"X-Oneapi-Request-Id", id});
+  if (error_status(e) == 429 && e.retry_after_seconds > 0)
+    headers.push_back(net::Header{"Retry-After", std::to_string(e.retry_after_seconds)});
   co_await w.send(error_status(e), std::move(headers), to_openai_error_json(e, id));
+}
+
+Error api_rate_error(const Config& cfg, int64_t wait_seconds) {
+  Error e = Error::make(ErrorKind::rate_limited,
+                        "too many requests from this address: at most " + std::to_string(cfg.api_rate_limit) + " per " +
+                            std::to_string(cfg.api_rate_limit_duration) +
+                            " s on /api (GLOBAL_API_RATE_LIMIT); retry in " + std::to_string(wait_seconds) + " s",
+                        "rate_limit_exceeded");
+  e.retry_after_seconds = static_cast<int>(wait_seconds);
+  return e;
 }
 
 Error invalid_url(const net::ServerRequest& req) {
@@ -96,6 +109,38 @@ asio::awaitable<void> purge_old_logs(store::StoreExecutor& store, int days) {
   }
 }
 
+// LOG_SQL_DSN: settled log rows move to the log database every second, in batches small enough
+// not to hold the store thread for long.
+constexpr int64_t kLogShipBatch = 2000;
+
+asio::awaitable<void> ship_logs(store::StoreExecutor& store) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    auto ship = [](store::Store& s) { return s.ship_logs(kLogShipBatch); };
+    auto moved = co_await store.run(std::move(ship));
+    if (!moved) spdlog::warn("moving logs to the log database failed (will retry): {}", moved.error().message);
+    if (!moved || *moved < kLogShipBatch)
+      timer.expires_after(std::chrono::seconds(1));
+    else
+      timer.expires_after(std::chrono::milliseconds(0));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+// At a clean stop, what is left; a killed daemon's rows move at the next start instead.
+void ship_remaining_logs(store::StoreExecutor& store) {
+  for (;;) {
+    auto moved = store.run_blocking([](store::Store& s) { return s.ship_logs(kLogShipBatch); });
+    if (!moved) {
+      spdlog::warn("moving logs to the log database failed; they stay in the main database until the next start: {}",
+                   moved.error().message);
+      return;
+    }
+    if (*moved < kLogShipBatch) return;
+  }
+}
+
 int run(const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
@@ -104,7 +149,7 @@ int run(const Config& cfg) {
   std::unique_ptr<store::Store> db;
   try {
     std::filesystem::create_directories(cfg.data_dir);
-    db = store::open_sqlite_store({cfg.sqlite_path, cfg.sqlite_busy_timeout_ms});
+    db = store::open_sqlite_store({cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path});
   } catch (const std::exception& e) {
     spdlog::critical("cannot open the database {}: {}", cfg.sqlite_path, e.what());
     return 1;
@@ -137,12 +182,18 @@ int run(const Config& cfg) {
   asio::io_context ioc(cfg.threads);
   net::ClientOptions client_options;
   client_options.response_timeout = cfg.relay_timeout;
+  client_options.proxy = cfg.relay_proxy;
   client_options.idle_timeout = cfg.streaming_timeout;
   net::HttpClient client(ioc, client_options);
   relay::RelayConfig relay_config;
   relay_config.stream_idle_timeout = cfg.streaming_timeout;
   relay_config.suspend_after_429 = std::chrono::seconds(cfg.suspend_seconds_429);
   relay_config.suspend_after_5xx = std::chrono::seconds(cfg.suspend_seconds_5xx);
+  relay_config.token_rate_limit = cfg.relay_rate_limit;
+  relay_config.token_rate_window = std::chrono::seconds(cfg.relay_rate_limit_duration);
+  relay_config.metric_enabled = cfg.metric_enabled;
+  relay_config.metric_queue_size = static_cast<size_t>(cfg.metric_queue_size);
+  relay_config.metric_success_rate_threshold = cfg.metric_success_rate_threshold;
   relay::Relay relay(catalog, store, client, relay_config);
   // Channel tests run from cron: a hung upstream must not hang them, even with RELAY_TIMEOUT=0.
   net::ClientOptions test_options = client_options;
@@ -155,6 +206,7 @@ int run(const Config& cfg) {
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
+  RateLimiter api_limits(cfg.api_rate_limit, std::chrono::seconds(cfg.api_rate_limit_duration));
 
   auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     const std::string& p = req.path;
@@ -184,9 +236,13 @@ int run(const Config& cfg) {
       co_return co_await relay.billing(View::subscription, req, w);
     if (get && (p == "/v1/dashboard/billing/usage" || p == "/dashboard/billing/usage"))
       co_return co_await relay.billing(View::usage, req, w);
-    if (post && p == "/api/token/consume") co_return co_await relay.consume(req, w);
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
+      if (const int64_t wait = api_limits.acquire(req.client_ip)) {
+        const Error limited = api_rate_error(cfg, wait);
+        co_return co_await send_error(w, limited);
+      }
+      if (post && p == "/api/token/consume") co_return co_await relay.consume(req, w);
       if (co_await admin_api.handle_tcp(req, w)) co_return;
       co_return co_await send_error(w, invalid_url(req));
     }
@@ -221,6 +277,10 @@ int run(const Config& cfg) {
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
 
   if (cfg.log_retention_days > 0) asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
+  if (!cfg.log_sqlite_path.empty()) {
+    spdlog::info("logs move to {} once settled (LOG_SQL_DSN)", cfg.log_sqlite_path);
+    asio::co_spawn(ioc, ship_logs(store), asio::detached);
+  }
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -250,6 +310,7 @@ int run(const Config& cfg) {
   for (int i = 1; i < cfg.threads; ++i) extra.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : extra) t.join();
+  if (!cfg.log_sqlite_path.empty()) ship_remaining_logs(store);
   store.stop();
   std::error_code ec;
   std::filesystem::remove(cfg.admin_socket, ec);

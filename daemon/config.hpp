@@ -24,11 +24,21 @@ struct Config {
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
-  std::string trusted_proxies;
-  int log_retention_days = 0;
+  std::string trusted_proxies;   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int log_retention_days = 0;    // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all
   int suspend_seconds_429 = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_429
-  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX  // LOG_RETENTION_DAYS: purge older logs at start
-                                 // and hourly; 0 keeps all  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX
+  std::string log_sqlite_path;   // LOG_SQL_DSN (a SQLite file): settled logs move there
+  std::string relay_proxy;       // RELAY_PROXY: HTTP CONNECT proxy for upstream traffic
+  // GLOBAL_API_RATE_LIMIT per IP on /api and GLOBAL_RELAY_RATE_LIMIT per token on /v1, each per its
+  // _DURATION in seconds (One API's and the Laisky fork's defaults); 0 or RATE_LIMIT_DISABLED turns one off.
+  int api_rate_limit = 480;
+  int api_rate_limit_duration = 180;
+  int relay_rate_limit = 480;
+  int relay_rate_limit_duration = 180;
+  bool metric_enabled = false;  // ENABLE_METRIC, METRIC_QUEUE_SIZE, METRIC_SUCCESS_RATE_THRESHOLD
+  int metric_queue_size = 10;
+  double metric_success_rate_threshold = 0.8;
 };
 
 }  // namespace oneapi::daemon

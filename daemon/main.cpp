@@ -5,6 +5,7 @@
 
 #include "app.hpp"
 #include "core/util.hpp"
+#include "net/http_client.hpp"
 
 namespace {
 
@@ -28,6 +29,20 @@ bool env_int(const char* name, T& out, std::string& errors) {
     errors += std::string("  ") + name + "=" + v + ": not a non-negative integer\n";
     return false;
   }
+}
+
+bool env_bool(const char* name, bool& out, std::string& errors) {
+  const std::string v = env(name);
+  if (v.empty()) return true;
+  if (v == "true" || v == "1") {
+    out = true;
+  } else if (v == "false" || v == "0") {
+    out = false;
+  } else {
+    errors += std::string("  ") + name + "=" + v + ": not true or false\n";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -59,15 +74,39 @@ int main(int argc, char** argv) {
   if (!env("TEST_PROMPT").empty()) cfg.test_prompt = env("TEST_PROMPT");
   if (!env("LOG_LEVEL").empty()) cfg.log_level = env("LOG_LEVEL");
   cfg.trusted_proxies = env("TRUSTED_PROXIES");
+  if (const std::string dsn = env("LOG_SQL_DSN"); !dsn.empty()) {
+    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
+        dsn.find("@tcp(") != std::string::npos)
+      errors +=
+          "  LOG_SQL_DSN=<hidden>: PostgreSQL and MySQL log databases are not supported yet; give a SQLite file "
+          "path\n";
+    else
+      cfg.log_sqlite_path = dsn.rfind("sqlite://", 0) == 0 ? dsn.substr(9) : dsn;
+  }
   if (auto bad = oneapi::invalid_subnet_item(cfg.trusted_proxies); !bad.empty())
     errors += "  TRUSTED_PROXIES=" + cfg.trusted_proxies + ": '" + bad + "' is not a CIDR\n";
-  if (const std::string v = env("GENERATE_DEFAULT_TOKEN"); !v.empty()) {
-    if (v == "true" || v == "1")
-      cfg.generate_default_token = true;
-    else if (v == "false" || v == "0")
-      cfg.generate_default_token = false;
+  env_bool("GENERATE_DEFAULT_TOKEN", cfg.generate_default_token, errors);
+  cfg.relay_proxy = env("RELAY_PROXY");
+  if (!cfg.relay_proxy.empty())
+    if (auto r = oneapi::net::validate_proxy_url(cfg.relay_proxy); !r)
+      errors += "  RELAY_PROXY: " + r.error().message + "\n";
+  env_bool("ENABLE_METRIC", cfg.metric_enabled, errors);
+  env_int("GLOBAL_API_RATE_LIMIT", cfg.api_rate_limit, errors);
+  env_int("GLOBAL_API_RATE_LIMIT_DURATION", cfg.api_rate_limit_duration, errors);
+  env_int("GLOBAL_RELAY_RATE_LIMIT", cfg.relay_rate_limit, errors);
+  env_int("GLOBAL_RELAY_RATE_LIMIT_DURATION", cfg.relay_rate_limit_duration, errors);
+  bool rate_limit_disabled = false;
+  env_bool("RATE_LIMIT_DISABLED", rate_limit_disabled, errors);
+  if (rate_limit_disabled) cfg.api_rate_limit = cfg.relay_rate_limit = 0;
+  env_int("METRIC_QUEUE_SIZE", cfg.metric_queue_size, errors);
+  if (cfg.metric_queue_size < 1) errors += "  METRIC_QUEUE_SIZE: must be at least 1\n";
+  if (const std::string v = env("METRIC_SUCCESS_RATE_THRESHOLD"); !v.empty()) {
+    char* end = nullptr;
+    const double t = std::strtod(v.c_str(), &end);
+    if (end != v.c_str() + v.size() || !(t >= 0 && t <= 1))
+      errors += "  METRIC_SUCCESS_RATE_THRESHOLD=" + v + ": not a number from 0 to 1\n";
     else
-      errors += "  GENERATE_DEFAULT_TOKEN=" + v + ": not true or false\n";
+      cfg.metric_success_rate_threshold = t;
   }
 
   CLI::App app{"oneapid: an OpenAI-compatible LLM API gateway that relays, balances and bills requests"};

@@ -47,8 +47,18 @@ void print_channel(const json& c) {
            {"weight", text(c, "weight")}};
   if (auto m = text(c, "model_mapping"); !m.empty() && m != "{}") f.emplace_back("model_mapping", m);
   if (auto s = text(c, "system_prompt"); !s.empty()) f.emplace_back("system_prompt", s);
+  if (auto cfg = text(c, "config"); !cfg.empty() && cfg != "{}") f.emplace_back("config", cfg);
   if (integer(c, "test_time") > 0)
     f.emplace_back("last_test", format_time(integer(c, "test_time")) + " (" + text(c, "response_time") + " ms)");
+  if (const int64_t keys = integer(c, "key_count"); keys > 1) {
+    const auto off = c.contains("disabled_keys") ? c["disabled_keys"].size() : 0;
+    f.emplace_back("keys", std::to_string(keys) + " in rotation" +
+                               (off ? " (" + std::to_string(off) + " taken out)" : std::string()));
+    if (off)
+      for (const auto& d : c["disabled_keys"])
+        f.emplace_back("key " + text(d, "key_index"),
+                       "out since " + format_time(integer(d, "disabled_at")) + ": " + text(d, "reason"));
+  }
   f.emplace_back("used_quota", text(c, "used_quota"));
   f.emplace_back("created", format_time(integer(c, "created_time")));
   print_fields(f);
@@ -56,11 +66,11 @@ void print_channel(const json& c) {
 
 struct ChannelArgs {
   int64_t id = 0;
-  std::string type, name, base_url, key, models, group, model_mapping, system_prompt;
+  std::string type, name, base_url, key, models, group, model_mapping, system_prompt, config;
   int64_t priority = 0, weight = 0;
   CLI::Option *type_opt = nullptr, *name_opt = nullptr, *base_url_opt = nullptr, *key_opt = nullptr,
               *models_opt = nullptr, *group_opt = nullptr, *priority_opt = nullptr, *weight_opt = nullptr,
-              *mapping_opt = nullptr, *prompt_opt = nullptr;
+              *mapping_opt = nullptr, *prompt_opt = nullptr, *config_opt = nullptr;
 };
 
 // The flags of `channel add` (required ones marked) and `channel update` (all optional).
@@ -69,7 +79,8 @@ void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
   a.name_opt = sub->add_option("--name", a.name, "Channel name");
   a.base_url_opt =
       sub->add_option("--base-url", a.base_url, "Upstream base URL (default: the type's official URL, if any)");
-  a.key_opt = sub->add_option("--key", a.key, "Upstream API key; - reads it from standard input");
+  a.key_opt = sub->add_option("--key", a.key,
+                              "Upstream API key, or several one per line (used in turn); - reads standard input");
   a.models_opt = sub->add_option("--models", a.models, "Comma-separated models the channel serves");
   a.group_opt = sub->add_option("--group", a.group, "Comma-separated user groups (default: default)");
   a.priority_opt = sub->add_option("--priority", a.priority, "Priority; higher is tried first (default 0)");
@@ -78,6 +89,8 @@ void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
   a.mapping_opt =
       sub->add_option("--model-mapping", a.model_mapping, "JSON object renaming models, e.g. '{\"gpt-4\":\"gpt-4o\"}'");
   a.prompt_opt = sub->add_option("--system-prompt", a.system_prompt, "System prompt forced on every request");
+  a.config_opt = sub->add_option("--config", a.config,
+                                 "Channel config as a JSON object, e.g. '{\"rate_limit\":60}' (requests per minute)");
   if (for_add) {
     a.type_opt->required();
     a.name_opt->required();
@@ -98,7 +111,7 @@ int channel_body(ChannelArgs& a, json& body) {
   if (given(a.name_opt)) body["name"] = a.name;
   if (given(a.base_url_opt)) body["base_url"] = a.base_url;
   if (given(a.key_opt)) {
-    if (!resolve_stdin_value(a.key)) return usage_error("--key -: no key on standard input");
+    if (!resolve_stdin_lines(a.key)) return usage_error("--key -: no key on standard input");
     body["key"] = a.key;
   }
   if (given(a.models_opt)) body["models"] = a.models;
@@ -118,6 +131,12 @@ int channel_body(ChannelArgs& a, json& body) {
     }
   }
   if (given(a.prompt_opt)) body["system_prompt"] = a.system_prompt;
+  if (given(a.config_opt)) {
+    auto c = a.config.empty() ? json::object() : json::parse(a.config, nullptr, false);
+    if (c.is_discarded() || !c.is_object())
+      return usage_error("--config must be a JSON object like '{\"rate_limit\":60}'");
+    body["config"] = c.dump();
+  }
   return kExitOk;
 }
 

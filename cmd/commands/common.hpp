@@ -31,5 +31,7 @@ inline bool given(const CLI::Option* opt) { return opt != nullptr && opt->count(
 // "-" reads the value from the first line of standard input, so secrets stay out of `ps` and
 // shell history. Returns false when stdin has nothing.
 bool resolve_stdin_value(std::string& value);
+// The same, reading every non-blank line of standard input, joined with '\n' (several keys).
+bool resolve_stdin_lines(std::string& value);
 
 }  // namespace oneapi::cli

@@ -109,7 +109,17 @@ void Fields::set_error(std::string msg) {
 // ---- JSON shapes ---------------------------------------------------------------------------
 
 json channel_json(const store::Channel& c) {
+  const auto keys = store::channel_keys(c);
+  json disabled = json::array();
+  for (const auto& d : c.disabled_keys) {
+    int64_t index = 0;  // 1-based position in the key list
+    for (size_t i = 0; i < keys.size() && index == 0; ++i)
+      if (store::channel_key_hash(keys[i]) == d.key_hash) index = static_cast<int64_t>(i) + 1;
+    disabled.push_back({{"key_index", index}, {"reason", d.reason}, {"disabled_at", d.disabled_at}});
+  }
   return {{"id", c.id},
+          {"key_count", keys.size()},
+          {"disabled_keys", std::move(disabled)},
           {"type", c.type},
           {"status", c.status},
           {"name", c.name},

@@ -25,6 +25,13 @@ Result<void> validate_channel(const store::Channel& c) {
     for (auto& [k, v] : m.items())
       if (!v.is_string()) return invalid("model_mapping value of \"" + k + "\" must be a string");
   }
+  if (!c.config.empty()) {
+    auto cfg = json::parse(c.config, nullptr, false);
+    if (cfg.is_discarded() || !cfg.is_object()) return invalid("config must be a JSON object");
+    for (const char* key : {"rate_limit", "ratelimit"})
+      if (cfg.contains(key) && !(cfg[key].is_number_integer() && cfg[key].get<int64_t>() >= 0))
+        return invalid(std::string("config.") + key + " must be a non-negative integer (requests per minute)");
+  }
   if (c.weight < 0) return invalid("weight must not be negative");
   if (c.status < 1 || c.status > 3) return invalid("status must be 1 (enabled), 2 (disabled) or 3 (auto-disabled)");
   return {};

@@ -27,7 +27,7 @@ struct Error {
   int status = 0;    // overrides the kind's status when non-zero (upstream errors)
   std::string type;  // overrides the kind's OpenAI type when non-empty
   bool retryable = false;
-  int retry_after_seconds = 0;  // the upstream's Retry-After, when it sent one
+  int retry_after_seconds = 0;  // Retry-After: the upstream's, or the gateway's own rate limit's
 
   static Error make(ErrorKind k, std::string msg, std::string code = {}) {
     Error e;

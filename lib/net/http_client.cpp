@@ -1,8 +1,11 @@
 #include "net/http_client.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "net/asio.hpp"
@@ -54,6 +57,36 @@ Result<Url> parse_url(const std::string& url) {
   return u;
 }
 
+struct Proxy {
+  Url url;
+  std::string authorization;  // "Basic …" when the URL carried user:password
+};
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+Result<Proxy> parse_proxy(const std::string& proxy) {
+  if (proxy.rfind("http://", 0) != 0)
+    return Error::make(ErrorKind::invalid_request, "RELAY_PROXY must be an http:// URL (HTTP CONNECT proxy)");
+  std::string rest = proxy.substr(7);
+  Proxy p;
+  const size_t slash = rest.find('/');
+  const size_t at = rest.rfind('@', slash);
+  if (at != std::string::npos) {
+    p.authorization = "Basic " + base64(rest.substr(0, at));
+    rest.erase(0, at + 1);
+  }
+  auto url = parse_url("http://" + rest);
+  if (!url) return Error::make(ErrorKind::invalid_request, "RELAY_PROXY has no usable host and port");
+  p.url = std::move(*url);
+  return p;
+}
+
 Error transport_error(const std::string& what, const beast::error_code& ec) {
   if (ec == beast::error::timeout) {
     Error e = Error::make(ErrorKind::upstream_timeout, what + ": timed out", "upstream_timeout");
@@ -92,10 +125,41 @@ struct HttpClient::Impl {
   std::mutex mu;  // guards `idle`
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
+  std::optional<Proxy> proxy;
+
   Impl(asio::io_context& io, ClientOptions o) : ioc(io), options(std::move(o)) {
     ssl_ctx.set_default_verify_paths();  // honours SSL_CERT_FILE / SSL_CERT_DIR
     if (!options.ca_file.empty()) ssl_ctx.load_verify_file(options.ca_file);
     ssl_ctx.set_verify_mode(ssl::verify_peer);
+    if (!options.proxy.empty()) {
+      auto p = parse_proxy(options.proxy);
+      if (!p) throw std::invalid_argument(p.error().message);  // validated at startup already
+      proxy = std::move(*p);
+    }
+  }
+
+  // HTTP CONNECT through the proxy to the upstream's host and port.
+  asio::awaitable<Result<void>> tunnel(beast::tcp_stream& stream, const Url& u) {
+    http::request<http::empty_body> req{http::verb::connect, u.host + ":" + u.port, 11};
+    req.set(http::field::host, u.host + ":" + u.port);
+    if (!proxy->authorization.empty()) req.set(http::field::proxy_authorization, proxy->authorization);
+    auto [wec, written] = co_await http::async_write(stream, req, kTok);
+    if (wec) co_return transport_error("sending CONNECT to the proxy failed", wec);
+    beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.skip(true);  // a CONNECT answer has no body: the tunnel starts right after the head
+    auto [rec, read] = co_await http::async_read_header(stream, buffer, parser, kTok);
+    if (rec) co_return transport_error("reading the proxy's answer to CONNECT failed", rec);
+    const int status = static_cast<int>(parser.get().result_int());
+    if (status != 200) {
+      Error e = Error::make(ErrorKind::upstream_error,
+                            "the proxy refused CONNECT to " + u.host + ":" + u.port + ": " + std::to_string(status) +
+                                " " + std::string(parser.get().reason()),
+                            "do_request_failed");
+      e.retryable = true;
+      co_return e;
+    }
+    co_return Result<void>{};
   }
 
   std::unique_ptr<Connection> take_idle(const std::string& key) {
@@ -118,9 +182,10 @@ struct HttpClient::Impl {
   }
 
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Url& u) {
+    const Url& dial = proxy ? proxy->url : u;
     tcp::resolver resolver(ioc);
-    auto [rec, endpoints] = co_await resolver.async_resolve(u.host, u.port, kTok);
-    if (rec) co_return transport_error("resolve " + u.host + " failed", rec);
+    auto [rec, endpoints] = co_await resolver.async_resolve(dial.host, dial.port, kTok);
+    if (rec) co_return transport_error("resolve " + dial.host + " failed", rec);
     auto c = std::make_unique<Connection>();
     if (u.tls)
       c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ioc, ssl_ctx);
@@ -129,9 +194,13 @@ struct HttpClient::Impl {
     auto& tcp_stream = c->lowest();
     tcp_stream.expires_after(options.connect_timeout);
     auto [cec, ep] = co_await tcp_stream.async_connect(endpoints, kTok);
-    if (cec) co_return transport_error("connect to " + u.host + ":" + u.port + " failed", cec);
+    if (cec)
+      co_return transport_error(
+          std::string(proxy ? "connect to the proxy " : "connect to ") + dial.host + ":" + dial.port + " failed", cec);
     beast::error_code ignored;
     tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
+    if (proxy)
+      if (auto t = co_await tunnel(tcp_stream, u); !t) co_return t.error();
     if (u.tls) {
       if (!SSL_set_tlsext_host_name(c->tls->native_handle(), u.host.c_str()))
         co_return Error::make(ErrorKind::upstream_error, "TLS: cannot set SNI host name " + u.host,
@@ -237,6 +306,12 @@ class Response final : public ClientResponse {
 };
 
 }  // namespace
+
+Result<void> validate_proxy_url(const std::string& proxy) {
+  auto p = parse_proxy(proxy);
+  if (!p) return p.error();
+  return {};
+}
 
 HttpClient::HttpClient(asio::io_context& ioc, ClientOptions options)
     : impl_(std::make_shared<Impl>(ioc, std::move(options))) {}

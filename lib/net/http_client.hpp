@@ -32,7 +32,13 @@ struct ClientOptions {
   std::chrono::milliseconds idle_timeout{300'000};
   size_t max_idle_per_host = 64;
   std::string ca_file;  // extra CA bundle (PEM); system defaults are always loaded
+  // RELAY_PROXY: http://[user:password@]host:port. Every upstream connection is tunnelled through
+  // it with HTTP CONNECT (TLS to the upstream stays end to end).
+  std::string proxy;
 };
+
+// Checks a RELAY_PROXY value; the error names what is wrong without echoing a password.
+Result<void> validate_proxy_url(const std::string& proxy);
 
 // A response whose body is read incrementally. Destroying it before the body was read to the
 // end closes the connection (that is how a client disconnect cancels the upstream request).

@@ -82,7 +82,18 @@ std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
     c->token_ids_by_fingerprint.emplace(key_fingerprint(t.key), t.id);
   }
   for (const auto& ch : snapshot.channels) {
-    ChannelInfo info{ch, {}};
+    ChannelInfo info{ch, {}, 0, {}, nullptr};
+    if (auto keys = store::usable_channel_keys(ch); keys.size() > 1) {
+      for (auto& k : keys) {
+        store::Channel one = ch;
+        one.key = std::move(k);
+        one.disabled_keys.clear();
+        info.keyed.push_back(std::move(one));
+      }
+      info.next_key = std::make_shared<std::atomic<uint64_t>>(0);
+    } else if (keys.size() == 1) {
+      info.channel.key = std::move(keys.front());  // without the blank lines or spaces around it
+    }
     if (!ch.model_mapping.empty()) {
       auto j = nlohmann::json::parse(ch.model_mapping, nullptr, false);
       if (j.is_object()) {
@@ -91,6 +102,12 @@ std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
       } else {
         spdlog::warn("channel #{} has an invalid model_mapping; ignored", ch.id);
       }
+    }
+    if (!ch.config.empty()) {
+      auto j = nlohmann::json::parse(ch.config, nullptr, false);
+      for (const char* key : {"rate_limit", "ratelimit"})
+        if (j.is_object() && j.contains(key) && j[key].is_number_integer())
+          info.rate_limit_per_minute = std::max<int64_t>(0, j[key].get<int64_t>());
     }
     c->channels.emplace(ch.id, std::move(info));
   }

@@ -16,6 +16,17 @@ namespace oneapi::relay {
 struct ChannelInfo {
   store::Channel channel;
   std::unordered_map<std::string, std::string> model_mapping;
+  int64_t rate_limit_per_minute = 0;  // config "rate_limit" (or the Laisky fork's "ratelimit"); 0 = none
+  // A channel with several keys in rotation: the channel once per usable key, so adaptors see a
+  // single key; empty when it has one. Requests take them in turn.
+  std::vector<store::Channel> keyed;
+  std::shared_ptr<std::atomic<uint64_t>> next_key;
+
+  // The channel as the next request sends it (with one key).
+  const store::Channel& next_sender() const {
+    if (keyed.empty()) return channel;
+    return keyed[next_key->fetch_add(1, std::memory_order_relaxed) % keyed.size()];
+  }
 };
 
 struct Route {  // one ability: a channel that serves (group, model)

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/util.hpp"
 
 namespace oneapi::relay {
@@ -51,6 +53,29 @@ boost::asio::awaitable<bool> auto_disable_channel(store::StoreExecutor& store, C
   }
   if (!*changed) co_return false;
   spdlog::warn("channel #{} disabled automatically: {}", channel_id, reason);
+  co_await reload_catalog(store, catalog);
+  co_return true;
+}
+
+boost::asio::awaitable<bool> auto_disable_channel_key(store::StoreExecutor& store, CatalogHolder& catalog,
+                                                      const store::Channel& channel, const std::string& key,
+                                                      std::string reason) {
+  const auto keys = store::channel_keys(channel);
+  const auto at = std::find(keys.begin(), keys.end(), key);
+  const std::string which = "key " + std::to_string(at - keys.begin() + 1) + " of " + std::to_string(keys.size());
+  std::string why =
+      which + " of channel #" + std::to_string(channel.id) + " was taken out of rotation automatically: " + reason;
+  const int64_t id = channel.id;
+  auto job = [id, hash = store::channel_key_hash(key), why](store::Store& db) {
+    return db.disable_channel_key(id, hash, why);
+  };
+  auto changed = co_await store.run(std::move(job));
+  if (!changed) {
+    spdlog::error("disabling {} of channel #{} failed: {}", which, id, changed.error().message);
+    co_return false;
+  }
+  if (!*changed) co_return false;
+  spdlog::warn("{} of channel #{} taken out of rotation: {}", which, id, reason);
   co_await reload_catalog(store, catalog);
   co_return true;
 }

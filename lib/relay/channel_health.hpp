@@ -23,6 +23,10 @@ boost::asio::awaitable<void> reload_catalog(store::StoreExecutor& store, Catalog
 // log row. A channel someone disabled by hand stays as it is. True when it changed.
 boost::asio::awaitable<bool> auto_disable_channel(store::StoreExecutor& store, CatalogHolder& catalog,
                                                   int64_t channel_id, std::string reason);
+// The same for one key of a multi-key channel: only that key leaves the rotation.
+boost::asio::awaitable<bool> auto_disable_channel_key(store::StoreExecutor& store, CatalogHolder& catalog,
+                                                      const store::Channel& channel, const std::string& key,
+                                                      std::string reason);
 // AutomaticEnableChannelEnabled: an auto-disabled channel whose test passed is enabled again.
 boost::asio::awaitable<bool> auto_enable_channel(store::StoreExecutor& store, CatalogHolder& catalog,
                                                  int64_t channel_id);

@@ -16,9 +16,12 @@ boost::asio::awaitable<ChannelTestResult> test_channel(const store::Channel& cha
     result.message = "channel type " + std::to_string(channel.type) + " is not supported";
     co_return result;
   }
+  // A multi-key channel is tested with its first key still in rotation.
+  store::Channel one_key = channel;
+  if (auto keys = store::usable_channel_keys(channel); !keys.empty()) one_key.key = keys.front();
   AdaptorContext ctx;
   ctx.mode = RelayMode::chat_completions;
-  ctx.channel = &channel;
+  ctx.channel = &one_key;
   ctx.request_path = "/v1/chat/completions";
   ctx.upstream_model = model;
   if (!channel.model_mapping.empty()) {

@@ -2,6 +2,7 @@
 // send (retrying on another channel while nothing reached the client), stream back, settle, log.
 #include "relay/relay.hpp"
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/util.hpp"
@@ -22,8 +23,10 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
   RelayState s = start_state(mode, catalog_.get());
   s.flights = &flights_;
   s.suspensions = &suspensions_;
+  s.channel_limits = &channel_limits_;
 
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
+  if (auto r = check_token_rate(s); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = parse_request(s, req.body); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = authorize_model(s); !r) co_return co_await respond_error(s, writer, r.error());
 
@@ -38,6 +41,9 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
   int retries_left = s.pinned_channel_id != 0 ? 0 : s.catalog->retry_times;
   for (;;) {
     auto upstream = co_await send_upstream(s, req.body, client_);
+    // A request the upstream refused as bad (400) says nothing about the channel's health.
+    const bool counts = upstream || upstream.error().retryable || should_disable_channel(upstream.error());
+    if (config_.metric_enabled && counts) co_await record_outcome(s.channel->channel.id, upstream.has_value());
     if (upstream) {
       if (s.stream)
         co_await respond_stream(s, std::move(*upstream), writer, store_, config_);
@@ -48,9 +54,13 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     const Error& e = upstream.error();
     rest_channel(s.channel->channel.id, e);
     if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true") {
-      const int64_t dead = s.channel->channel.id;
       std::string reason = "upstream answered " + std::to_string(e.status) + ": " + e.message;
-      co_await auto_disable_channel(store_, catalog_, dead, std::move(reason));
+      // A channel with other keys left loses only the key the upstream rejected.
+      if (s.channel->keyed.size() > 1)
+        co_await auto_disable_channel_key(store_, catalog_, s.channel->channel, s.adaptor_ctx.channel->key,
+                                          std::move(reason));
+      else
+        co_await auto_disable_channel(store_, catalog_, s.channel->channel.id, std::move(reason));
     }
     if (retries_left-- > 0 && e.retryable) {
       if (auto next = select_channel(s)) {
@@ -62,6 +72,27 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     co_await refund(s, store_, e);
     co_return co_await respond_error(s, writer, e);
   }
+}
+
+Result<void> Relay::check_token_rate(const RelayState& s) {
+  const int64_t wait = token_limits_.acquire(std::to_string(s.token->id));
+  if (wait == 0) return {};
+  Error e = Error::make(ErrorKind::rate_limited,
+                        "too many requests with this token: at most " + std::to_string(token_limits_.limit()) +
+                            " per " + std::to_string(token_limits_.window().count()) +
+                            " s (GLOBAL_RELAY_RATE_LIMIT); retry in " + std::to_string(wait) + " s",
+                        "rate_limit_exceeded");
+  e.retry_after_seconds = static_cast<int>(wait);
+  return e;
+}
+
+boost::asio::awaitable<void> Relay::record_outcome(int64_t channel_id, bool success) {
+  if (!success_window_.record(channel_id, success)) co_return;
+  char why[160];
+  std::snprintf(why, sizeof why, "success rate below %.0f%% over the last %zu requests (ENABLE_METRIC)",
+                success_window_.threshold() * 100, success_window_.size());
+  std::string reason = why;
+  co_await auto_disable_channel(store_, catalog_, channel_id, std::move(reason));
 }
 
 // A 429 or 5xx (or no answer at all) rests the channel: the upstream's Retry-After, else the

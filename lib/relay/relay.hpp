@@ -6,6 +6,7 @@
 #include "relay/adaptor.hpp"
 #include "relay/catalog.hpp"
 #include "relay/steps.hpp"
+#include "relay/success_window.hpp"
 #include "store/executor.hpp"
 
 namespace oneapi::relay {
@@ -13,7 +14,12 @@ namespace oneapi::relay {
 class Relay {
  public:
   Relay(CatalogHolder& catalog, store::StoreExecutor& store, net::HttpClient& client, RelayConfig config)
-      : catalog_(catalog), store_(store), client_(client), config_(config) {}
+      : catalog_(catalog),
+        store_(store),
+        client_(client),
+        config_(config),
+        token_limits_(config.token_rate_limit, config.token_rate_window),
+        success_window_(config.metric_queue_size, config.metric_success_rate_threshold) {}
 
   // POST /v1/chat/completions, /v1/completions, /v1/embeddings
   boost::asio::awaitable<void> handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer);
@@ -31,6 +37,9 @@ class Relay {
 
  private:
   void rest_channel(int64_t channel_id, const Error& e);
+  Result<void> check_token_rate(const RelayState& s);
+  // ENABLE_METRIC: one attempt's outcome; disables the channel when its window says so.
+  boost::asio::awaitable<void> record_outcome(int64_t channel_id, bool success);
 
   CatalogHolder& catalog_;
   store::StoreExecutor& store_;
@@ -38,6 +47,9 @@ class Relay {
   RelayConfig config_;
   TokenFlights flights_;  // owned here, used on the store thread only
   ChannelSuspensions suspensions_;
+  RateLimiter token_limits_;                                // GLOBAL_RELAY_RATE_LIMIT, by token id
+  RateLimiter channel_limits_{0, std::chrono::minutes(1)};  // each channel's own limit per minute
+  SuccessWindow success_window_;
 };
 
 }  // namespace oneapi::relay

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 #include <random>
 
 #include "relay/steps.hpp"
@@ -8,6 +9,23 @@ namespace oneapi::relay {
 namespace {
 bool tried(const RelayState& s, int64_t id) {
   return std::find(s.tried_channels.begin(), s.tried_channels.end(), id) != s.tried_channels.end();
+}
+
+const std::vector<Route> kNoRoutes;
+
+std::mt19937_64& rng();
+
+// Weighted random choice (One API stores weights but ignores them); no weights: uniform.
+const ChannelInfo* weighted_pick(const std::vector<const Route*>& candidates) {
+  int64_t total = 0;
+  for (const Route* r : candidates) total += std::max<int64_t>(r->weight, 0);
+  if (total == 0) return candidates[rng()() % candidates.size()]->channel;
+  auto pick = static_cast<int64_t>(rng()() % static_cast<uint64_t>(total));
+  for (const Route* r : candidates) {
+    pick -= std::max<int64_t>(r->weight, 0);
+    if (pick < 0) return r->channel;
+  }
+  return candidates.back()->channel;
 }
 
 std::mt19937_64& rng() {
@@ -27,31 +45,52 @@ Result<const ChannelInfo*> select_channel(const RelayState& s) {
     return &it->second;
   }
   const std::vector<Route>* routes = c.find_routes(s.user->group, s.model);
+  if (!routes) routes = &kNoRoutes;
+  // Failover order: the first retry stays in the tier tried first, each later one goes a tier
+  // down (back to the top when nothing is left below). Retries never reach a resting channel;
+  // the first attempt does when nothing else serves the model.
+  const bool retry = !s.tried_channels.empty();
+  std::optional<int64_t> ceiling;
+  if (s.tried_channels.size() >= 2)
+    for (const auto& r : *routes)
+      if (r.channel->channel.id == s.tried_channels.back()) ceiling = r.priority - 1;
   std::vector<const Route*> candidates;
-  // The highest priority tier that still has a channel not tried by this request, resting
-  // (suspended) channels left out unless no other channel is left.
-  for (const bool skip_resting : {true, false}) {
-    if (!routes || !candidates.empty()) break;
-    for (const auto& r : *routes) {
+  std::vector<int64_t> full;  // at their own rate limit for this pick
+  auto collect = [&](bool skip_resting, std::optional<int64_t> max_priority) {
+    for (const auto& r : *routes) {  // sorted by priority, highest first
       const int64_t id = r.channel->channel.id;
-      if (tried(s, id) || (skip_resting && s.suspensions && s.suspensions->suspended(id))) continue;
+      if (tried(s, id) || (max_priority && r.priority > *max_priority)) continue;
+      if (skip_resting && s.suspensions && s.suspensions->suspended(id)) continue;
+      if (std::find(full.begin(), full.end(), id) != full.end()) continue;
       if (!candidates.empty() && r.priority != candidates.front()->priority) break;
       candidates.push_back(&r);
     }
+  };
+  int64_t shortest_wait = 0;
+  for (;;) {
+    candidates.clear();
+    if (ceiling) collect(true, ceiling);
+    if (candidates.empty()) collect(true, std::nullopt);
+    if (candidates.empty() && !retry) collect(false, std::nullopt);
+    if (candidates.empty()) break;
+    const ChannelInfo* pick = weighted_pick(candidates);
+    if (pick->rate_limit_per_minute <= 0 || !s.channel_limits) return pick;
+    const int64_t wait = s.channel_limits->acquire(std::to_string(pick->channel.id), pick->rate_limit_per_minute);
+    if (wait == 0) return pick;
+    full.push_back(pick->channel.id);
+    shortest_wait = shortest_wait == 0 ? wait : std::min(shortest_wait, wait);
   }
-  if (candidates.empty())
-    return Error::make(ErrorKind::no_channel,
-                       "No available channels for Model " + s.model + " under Group " + s.user->group,
-                       "model_not_found");
-  int64_t total = 0;
-  for (const Route* r : candidates) total += std::max<int64_t>(r->weight, 0);
-  if (total == 0) return candidates[rng()() % candidates.size()]->channel;  // no weights: uniform
-  auto pick = static_cast<int64_t>(rng()() % static_cast<uint64_t>(total));
-  for (const Route* r : candidates) {
-    pick -= std::max<int64_t>(r->weight, 0);
-    if (pick < 0) return r->channel;
+  if (!full.empty()) {
+    Error e = Error::make(ErrorKind::rate_limited,
+                          full.size() > 1 ? "All available channels (" + std::to_string(full.size()) +
+                                                ") for this model are currently rate limited, please try again later"
+                                          : std::string("The current group load is saturated, please try again later"),
+                          "channel_rate_limited");
+    e.retry_after_seconds = static_cast<int>(shortest_wait);
+    return e;
   }
-  return candidates.back()->channel;
+  return Error::make(ErrorKind::no_channel,
+                     "No available channels for Model " + s.model + " under Group " + s.user->group, "model_not_found");
 }
 
 void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& request_path) {
@@ -59,7 +98,7 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   s.tried_channels.push_back(channel->channel.id);
   auto& ctx = s.adaptor_ctx;
   ctx.mode = s.mode;
-  ctx.channel = &channel->channel;
+  ctx.channel = &channel->next_sender();
   ctx.request_path = request_path;
   ctx.stream = s.stream;
   ctx.client_wants_usage = s.client_wants_usage;

@@ -23,7 +23,10 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
     co_return Error::make(ErrorKind::internal,
                           "channel type " + std::to_string(s.channel->channel.type) + " is not supported yet",
                           "invalid_api_type");
-  auto upstream = adaptor->build_request(s.adaptor_ctx, s.body, raw_body);
+  std::optional<nlohmann::json> prompted = apply_system_prompt(s);
+  std::string prompted_raw = prompted ? prompted->dump() : std::string();
+  auto upstream = prompted ? adaptor->build_request(s.adaptor_ctx, *prompted, prompted_raw)
+                           : adaptor->build_request(s.adaptor_ctx, s.body, raw_body);
   if (!upstream) co_return upstream.error();
   net::ClientRequest req;
   req.method = std::move(upstream->method);

@@ -32,6 +32,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   st.cached_prompt_tokens = usage.cached_prompt_tokens;
   st.elapsed_ms = elapsed_ms(s);
   st.is_stream = s.stream;
+  st.system_prompt_reset = s.system_prompt_reset;
   st.model_name = s.model;
   char content[200];
   int n = std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "billing/quota.hpp"
+#include "core/rate_limiter.hpp"
 #include "core/result.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -25,6 +27,14 @@ struct RelayConfig {
   // sent no Retry-After (CHANNEL_SUSPEND_SECONDS_FOR_429 / _5XX; 0 = never).
   std::chrono::seconds suspend_after_429{60};
   std::chrono::seconds suspend_after_5xx{30};
+  // GLOBAL_RELAY_RATE_LIMIT requests per GLOBAL_RELAY_RATE_LIMIT_DURATION seconds per token (the
+  // Laisky fork's default 480 per 180 s); 0 = none.
+  int64_t token_rate_limit = 480;
+  std::chrono::seconds token_rate_window{180};
+  // ENABLE_METRIC, METRIC_QUEUE_SIZE, METRIC_SUCCESS_RATE_THRESHOLD (One API's defaults).
+  bool metric_enabled = false;
+  size_t metric_queue_size = 10;
+  double metric_success_rate_threshold = 0.8;
 };
 
 // Requests in flight per limited token. Touched only inside store-thread tasks, so the check in
@@ -57,8 +67,10 @@ struct RelayState {
   const ChannelInfo* channel = nullptr;
   std::vector<int64_t> tried_channels;
   const ChannelSuspensions* suspensions = nullptr;
+  RateLimiter* channel_limits = nullptr;  // per-channel requests per minute
   billing::Price price;
   AdaptorContext adaptor_ctx;
+  bool system_prompt_reset = false;  // the channel's prompt replaced the client's
 
   // pre_charge
   TokenFlights* flights = nullptr;
@@ -72,11 +84,14 @@ Result<void> authenticate(RelayState& s, const net::ServerRequest& req);
 Result<void> parse_request(RelayState& s, const std::string& raw_body);
 // 3. May this token use the model? 403.
 Result<void> authorize_model(const RelayState& s);
-// 4. A channel for (group, model): highest priority tier, weighted random; skips tried ones.
+// 4. A channel for (group, model): highest priority tier, weighted random; skips tried ones,
+// resting ones and those at their own rate limit (counting the request against the one chosen).
 Result<const ChannelInfo*> select_channel(const RelayState& s);
 void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& request_path);
 // 5. Reserve quota and write the provisional log row, in one transaction.
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
+// 6a. The channel's forced system prompt: the body to send instead of the client's, or nullopt.
+std::optional<nlohmann::json> apply_system_prompt(RelayState& s);
 // 6. Convert and send; on an upstream error status, the error (with retryable set).
 boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstream(RelayState& s,
                                                                                    const std::string& raw_body,

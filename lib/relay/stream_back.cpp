@@ -11,7 +11,10 @@ net::Headers base_headers(const RelayState& s, std::string_view content_type) {
 
 boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e) {
   record(s, error_status(e), nullptr, &e);
-  co_await writer.send(error_status(e), base_headers(s, "application/json"), to_openai_error_json(e, s.request_id));
+  net::Headers headers = base_headers(s, "application/json");
+  if (error_status(e) == 429 && e.retry_after_seconds > 0)
+    headers.push_back(net::Header{"Retry-After", std::to_string(e.retry_after_seconds)});
+  co_await writer.send(error_status(e), std::move(headers), to_openai_error_json(e, s.request_id));
 }
 
 boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
@@ -73,6 +76,15 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     summary = decoder->finish(out);
     if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
     upstream.reset();
+  }
+  // A body that ended without the provider's end marker (and without a finish reason) was cut
+  // short, however cleanly the connection closed: never pass it off as a complete answer.
+  if (!client_gone && !upstream_failure && !summary.done_seen) {
+    Error cut =
+        Error::make(ErrorKind::upstream_error, "the upstream ended the stream before it was complete (no end marker)",
+                    "stream_incomplete");
+    cut.status = 502;
+    upstream_failure = std::move(cut);
   }
   // An upstream that failed before delivering anything costs nothing (the client is not at fault).
   const bool nothing_delivered = summary.completion_text.empty() && !summary.usage;

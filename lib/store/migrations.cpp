@@ -150,6 +150,17 @@ CREATE INDEX IF NOT EXISTS idx_logs_token_created ON logs(token_name, created_at
 CREATE INDEX IF NOT EXISTS idx_logs_model_created ON logs(model_name, created_at);
 CREATE INDEX IF NOT EXISTS idx_logs_channel_created ON logs(channel, created_at);
 )sql"},
+    {3, R"sql(
+-- Keys of a multi-key channel that the upstream rejected, out of rotation until the channel's keys
+-- change or it is enabled again. key_hash names a key without storing it a second time.
+CREATE TABLE IF NOT EXISTS channel_disabled_keys (
+  channel_id INTEGER NOT NULL,
+  key_hash TEXT NOT NULL,
+  reason TEXT DEFAULT '',
+  disabled_at INTEGER DEFAULT 0,
+  PRIMARY KEY (channel_id, key_hash)
+);
+)sql"},
 };
 
 }  // namespace

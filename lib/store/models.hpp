@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace oneapi::store {
@@ -49,6 +50,13 @@ struct Token {
   std::string subnet;  // comma-separated CIDRs; empty = any
 };
 
+// A key of a multi-key channel taken out of rotation because the upstream rejected it.
+struct DisabledKey {
+  std::string key_hash;  // channel_key_hash(key): names the key without storing it again
+  std::string reason;
+  int64_t disabled_at = 0;
+};
+
 struct Channel {
   int64_t id = 0;
   int type = 1;
@@ -70,7 +78,15 @@ struct Channel {
   int64_t priority = 0;
   std::string config;  // JSON
   std::string system_prompt;
+  std::vector<DisabledKey> disabled_keys;  // from channel_disabled_keys
 };
+
+// A channel's keys: one per line (blank lines and surrounding spaces ignored).
+std::vector<std::string> channel_keys(const Channel& c);
+// The keys still in rotation, in order; all keys when every one is disabled (the channel itself
+// is disabled then, so this only matters to tests run by hand).
+std::vector<std::string> usable_channel_keys(const Channel& c);
+std::string channel_key_hash(std::string_view key);
 
 // A voucher: `key` (32 hex chars) adds `quota` to the balance of the user who redeems it, once.
 struct Redemption {
@@ -178,6 +194,7 @@ struct Settlement {
   int64_t cached_prompt_tokens = 0;
   int64_t elapsed_ms = 0;
   bool is_stream = false;
+  bool system_prompt_reset = false;
   std::string model_name;
   std::string content;
 };

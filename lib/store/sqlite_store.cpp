@@ -1,6 +1,7 @@
 // Store on SQLite: WAL journal, one connection used by the store thread, cached statements.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -15,6 +17,7 @@
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
 #include "store/sqlite_accounts.hpp"
+#include "store/sqlite_log_archive.hpp"
 #include "store/sqlite_rows.hpp"
 #include "store/store.hpp"
 
@@ -123,7 +126,13 @@ class SqliteStore final : public Store {
     // NORMAL with WAL: a committed transaction survives a killed process (not a power cut).
     if (auto r = db_.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r) fail_open(path, r.error().message);
     if (auto r = migrate_sqlite(db_); !r) fail_open(path, r.error().message);
-    if (path != ":memory:") start_checkpointer(path);
+    if (!opts.log_sqlite_path.empty()) {
+      if (opts.log_sqlite_path == path) fail_open(path, "the log database must be another file");
+      if (auto r = log_archive::attach(db_, opts.log_sqlite_path); !r)
+        fail_open(path, "attaching the log database " + opts.log_sqlite_path + ": " + r.error().message);
+      logs_from_ = std::string(log_archive::kAllLogsView);
+    }
+    if (path != ":memory:") start_checkpointer(path, opts.log_sqlite_path);
   }
 
   ~SqliteStore() override {
@@ -283,14 +292,37 @@ class SqliteStore final : public Store {
   // ---- channels ----
 
   Result<std::vector<Channel>> list_channels() override {
-    return select_all<Channel>(db_, kSelectChannels, read_channel);
+    auto channels = select_all<Channel>(db_, kSelectChannels, read_channel);
+    if (!channels) return channels;
+    if (auto r = attach_disabled_keys(*channels, 0); !r) return r.error();
+    return channels;
   }
 
   Result<Channel> get_channel(int64_t id) override {
     auto c = select_one<Channel>(db_, kSelectChannel, read_channel, id);
     if (!c) return c.error();
     if (!*c) return not_found("channel", id);
-    return std::move(**c);
+    std::vector<Channel> one{std::move(**c)};
+    if (auto r = attach_disabled_keys(one, id); !r) return r.error();
+    return std::move(one.front());
+  }
+
+  Result<bool> disable_channel_key(int64_t channel_id, const std::string& key_hash, const std::string& why) override {
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tx.error();
+    if (auto r = run(db_,
+                     "INSERT OR IGNORE INTO channel_disabled_keys (channel_id, key_hash, reason, disabled_at) "
+                     "SELECT id, ?, ?, ? FROM channels WHERE id = ?",
+                     key_hash, why, unix_now(), channel_id);
+        !r)
+      return r.error();
+    if (db_.changes() == 0) return false;  // already out of rotation, or no such channel
+    if (auto r = run(db_, "INSERT INTO logs (created_at, type, content, channel) VALUES (?, ?, ?, ?)", unix_now(),
+                     static_cast<int>(LogType::system), why, channel_id);
+        !r)
+      return r.error();
+    if (auto r = tx->commit(); !r) return r.error();
+    return true;
   }
 
   Result<Channel> insert_channel(Channel c) override {
@@ -314,6 +346,12 @@ class SqliteStore final : public Store {
   Result<Channel> update_channel(const Channel& c) override {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
+    int previous_status = 0;
+    {
+      auto old = select_one<Channel>(db_, kSelectChannel, read_channel, c.id);
+      if (!old) return old.error();
+      if (*old) previous_status = (*old)->status;
+    }
     {
       auto q = db_.query(kUpdateChannel);
       if (!q) return q.error();
@@ -323,6 +361,7 @@ class SqliteStore final : public Store {
     }
     if (db_.changes() == 0) return not_found("channel", c.id);
     if (auto r = rebuild_abilities(c); !r) return r.error();
+    if (auto r = forget_disabled_keys(c, previous_status); !r) return r.error();
     if (auto r = tx->commit(); !r) return r.error();
     return get_channel(c.id);
   }
@@ -333,6 +372,7 @@ class SqliteStore final : public Store {
     if (auto r = run(db_, "DELETE FROM channels WHERE id = ?", id); !r) return r;
     if (db_.changes() == 0) return not_found("channel", id);
     if (auto r = run(db_, "DELETE FROM abilities WHERE channel_id = ?", id); !r) return r;
+    if (auto r = run(db_, "DELETE FROM channel_disabled_keys WHERE channel_id = ?", id); !r) return r;
     return tx->commit();
   }
 
@@ -348,6 +388,8 @@ class SqliteStore final : public Store {
     auto c = get_channel(id);
     if (!c) return c.error();
     if (auto r = rebuild_abilities(*c); !r) return r.error();
+    if (to == ChannelStatus::enabled)  // its test passed: every key gets another chance
+      if (auto r = run(db_, "DELETE FROM channel_disabled_keys WHERE channel_id = ?", id); !r) return r.error();
     if (auto r = run(db_, "INSERT INTO logs (created_at, type, content, channel) VALUES (?, ?, ?, ?)", unix_now(),
                      static_cast<int>(LogType::system), why, id);
         !r)
@@ -488,12 +530,12 @@ class SqliteStore final : public Store {
       auto q = db_.query(
           "UPDATE logs SET type = ?, quota = ?, prompt_tokens = ?, completion_tokens = ?, elapsed_time = ?, "
           "is_stream = ?, model_name = ?, content = ?, channel = CASE WHEN ? = 0 THEN channel ELSE ? END, "
-          "cached_prompt_tokens = ? WHERE id = ? AND type = ?");
+          "cached_prompt_tokens = ?, system_prompt_reset = ? WHERE id = ? AND type = ?");
       if (!q) return q.error();
       // A retried request is logged against the channel that answered it.
       (*q)->bind_all(kLogConsume, s.quota, s.prompt_tokens, s.completion_tokens, s.elapsed_ms, s.is_stream,
-                     s.model_name, s.content, s.channel_id, s.channel_id, s.cached_prompt_tokens, s.log_id,
-                     kLogProvisional);
+                     s.model_name, s.content, s.channel_id, s.channel_id, s.cached_prompt_tokens, s.system_prompt_reset,
+                     s.log_id, kLogProvisional);
       if (auto r = (*q)->run(); !r) return r;
     }
     if (db_.changes() == 0) return {};
@@ -548,7 +590,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
     sqlite_accounts::SqlParams params;
-    const std::string sql = sqlite_accounts::log_page_sql(f, params);
+    const std::string sql = sqlite_accounts::log_page_sql(f, params, logs_from_);
 
     // At most 2^8 distinct texts, so the statement cache stays small.
     auto q = db_.query(sql);
@@ -566,15 +608,21 @@ class SqliteStore final : public Store {
   }
 
   Result<Log> get_log_by_request_id(const std::string& request_id) override {
-    static const std::string sql = "SELECT " + kLogCols + " FROM logs WHERE request_id = ? ORDER BY id DESC LIMIT 1";
+    const std::string sql =
+        "SELECT " + kLogCols + " FROM " + logs_from_ + " WHERE request_id = ? ORDER BY id DESC LIMIT 1";
     auto l = select_one<Log>(db_, sql, read_log, request_id);
     if (!l) return l.error();
     if (!*l) return Error::make(ErrorKind::not_found, "log with request id " + request_id + " not found");
     return std::move(**l);
   }
 
-  Result<LogStat> log_stat(const LogFilter& f) override { return sqlite_accounts::log_stat(db_, f); }
-  Result<int64_t> purge_logs(int64_t before) override { return sqlite_accounts::purge_logs(db_, before); }
+  Result<LogStat> log_stat(const LogFilter& f) override { return sqlite_accounts::log_stat(db_, f, logs_from_); }
+  Result<int64_t> purge_logs(int64_t before) override { return sqlite_accounts::purge_logs(db_, before, logs_split()); }
+  Result<int64_t> ship_logs(int64_t max_rows) override {
+    if (!logs_split()) return int64_t{0};
+    return log_archive::ship(db_, max_rows);
+  }
+  bool logs_split() const override { return logs_from_ != "logs"; }
 
   // ---- accounts (sqlite_accounts.cpp) ----
 
@@ -604,28 +652,77 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Fills Channel::disabled_keys (of one channel, or of all when id is 0).
+  Result<void> attach_disabled_keys(std::vector<Channel>& channels, int64_t id) {
+    struct Row {
+      int64_t channel_id;
+      DisabledKey key;
+    };
+    auto rows = select_all<Row>(
+        db_,
+        "SELECT channel_id, key_hash, reason, disabled_at FROM channel_disabled_keys WHERE ? = 0 OR channel_id = ? "
+        "ORDER BY channel_id, disabled_at",
+        [](const Statement& st) {
+          return Row{st.column_int64(0), DisabledKey{st.column_text(1), st.column_text(2), st.column_int64(3)}};
+        },
+        id, id);
+    if (!rows) return rows.error();
+    if (rows->empty()) return {};
+    std::unordered_map<int64_t, Channel*> by_id;
+    for (auto& c : channels) by_id[c.id] = &c;
+    for (auto& r : *rows)
+      if (auto it = by_id.find(r.channel_id); it != by_id.end()) it->second->disabled_keys.push_back(std::move(r.key));
+    return {};
+  }
+
+  // After an update: keys that are gone are forgotten; a channel enabled by hand again gets all
+  // its keys back.
+  Result<void> forget_disabled_keys(const Channel& c, int previous_status) {
+    if (c.status == static_cast<int>(ChannelStatus::enabled) && previous_status != c.status)
+      return run(db_, "DELETE FROM channel_disabled_keys WHERE channel_id = ?", c.id);
+    auto current = select_all<std::string>(
+        db_, "SELECT key_hash FROM channel_disabled_keys WHERE channel_id = ?",
+        [](const Statement& st) { return st.column_text(0); }, c.id);
+    if (!current) return current.error();
+    if (current->empty()) return {};
+    std::vector<std::string> present;
+    for (const auto& k : channel_keys(c)) present.push_back(channel_key_hash(k));
+    for (const auto& hash : *current)
+      if (std::find(present.begin(), present.end(), hash) == present.end())
+        if (auto r = run(db_, "DELETE FROM channel_disabled_keys WHERE channel_id = ? AND key_hash = ?", c.id, hash);
+            !r)
+          return r;
+    return {};
+  }
+
   // WAL checkpoints write the database file and fsync it: milliseconds. Done inline they stall
   // whichever request commits the 1000th page, so a second connection on its own thread does them
   // (PASSIVE: never blocks the writer) and the writer's automatic checkpoints are off.
-  void start_checkpointer(const std::string& path) {
+  void start_checkpointer(const std::string& path, const std::string& log_path) {
     if (auto r = db_.exec("PRAGMA wal_autocheckpoint=0;"); !r) fail_open(path, r.error().message);
-    checkpointer_ = std::thread([this, path] {
-      sqlite3* conn = nullptr;
-      if (sqlite3_open_v2(path.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-        sqlite3_close(conn);
-        return;
-      }
-      sqlite3_busy_timeout(conn, 1000);
+    checkpointer_ = std::thread([this, path, log_path] {
+      auto open = [](const std::string& p) -> sqlite3* {
+        sqlite3* conn = nullptr;
+        if (p.empty() || sqlite3_open_v2(p.c_str(), &conn, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+          sqlite3_close(conn);
+          return nullptr;
+        }
+        sqlite3_busy_timeout(conn, 1000);
+        return conn;
+      };
+      sqlite3* conns[] = {open(path), open(log_path)};  // the log database's WAL too, when split
       std::unique_lock lock(checkpoint_mu_);
       while (!checkpoint_stop_) {
         checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500));
         lock.unlock();
-        int wal_pages = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &done);
+        for (sqlite3* conn : conns) {
+          int wal_pages = 0, done = 0;
+          if (conn) sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages, &done);
+        }
         lock.lock();
       }
       lock.unlock();
-      sqlite3_close(conn);
+      for (sqlite3* conn : conns) sqlite3_close(conn);
     });
   }
 
@@ -693,6 +790,7 @@ class SqliteStore final : public Store {
   }
 
   Db db_;
+  std::string logs_from_ = "logs";  // or the view over both files when logs are split
 };
 
 }  // namespace

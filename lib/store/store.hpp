@@ -13,6 +13,9 @@ namespace oneapi::store {
 struct StoreOptions {
   std::string sqlite_path;
   int busy_timeout_ms = 3000;
+  // LOG_SQL_DSN as a SQLite file: logs move there once their request is settled (see
+  // sqlite_log_archive.hpp). Empty: logs stay in the main database.
+  std::string log_sqlite_path;
 };
 
 class Store {
@@ -72,6 +75,9 @@ class Store {
   // with `why`, in one transaction; false when the channel was not in `from`.
   virtual Result<bool> set_channel_status_if(int64_t id, ChannelStatus from, ChannelStatus to,
                                              const std::string& why) = 0;
+  // Takes one key of a multi-key channel out of rotation, with a system log row `why`, in one
+  // transaction; false when it already was (or the channel is gone).
+  virtual Result<bool> disable_channel_key(int64_t channel_id, const std::string& key_hash, const std::string& why) = 0;
 
   // options
   virtual Result<std::map<std::string, std::string>> list_options() = 0;
@@ -92,6 +98,10 @@ class Store {
   virtual Result<LogStat> log_stat(const LogFilter& f) = 0;
   // Deletes logs created before `before` (unix s), except requests still in flight; returns how many.
   virtual Result<int64_t> purge_logs(int64_t before) = 0;
+  // With a separate log database: moves up to `max_rows` settled log rows there; returns how
+  // many (0 without one).
+  virtual Result<int64_t> ship_logs(int64_t max_rows) = 0;
+  virtual bool logs_split() const = 0;
 };
 
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);  // throws on failure to open/migrate

@@ -91,7 +91,12 @@ class OpenAiStreamDecoder final : public StreamDecoder {
     if (usage) summary_.usage = usage;
     auto choices = j.find("choices");
     bool has_choices = choices != j.end() && choices->is_array() && !choices->empty();
-    if (has_choices) append_choice_text(*choices, summary_.completion_text);
+    if (has_choices) {
+      append_choice_text(*choices, summary_.completion_text);
+      // Some compatible providers end with a finish reason and no [DONE]: that is complete too.
+      for (const auto& c : *choices)
+        if (c.is_object() && c.contains("finish_reason") && c["finish_reason"].is_string()) summary_.done_seen = true;
+    }
     if (!has_choices && !usage) return;  // Azure sends empty chunks; One API drops them
     if (usage && !client_wants_usage_) {
       if (!has_choices) return;  // the usage-only chunk the client did not ask for
