@@ -73,6 +73,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     summary = decoder->finish(out);
     if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
     upstream.reset();
+    if (!upstream_failure && summary.error) upstream_failure = summary.error;
   }
   // An upstream that failed before delivering anything costs nothing (the client is not at fault).
   const bool nothing_delivered = summary.completion_text.empty() && !summary.usage;
