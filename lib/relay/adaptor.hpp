@@ -50,6 +50,9 @@ struct StreamSummary {
   std::optional<Usage> usage;
   std::string completion_text;
   bool done_seen = false;  // the upstream sent its terminal marker
+  // The upstream reported a failure inside the stream (e.g. Anthropic's `event: error`): the
+  // relay ends the client's stream with an error event and no [DONE], as for a cut stream.
+  std::optional<Error> error;
 };
 
 class StreamDecoder {

@@ -15,10 +15,11 @@ bool should_disable_channel(const Error& e) {
     if (e.type == t) return true;
   if (e.code == "invalid_api_key" || e.code == "account_deactivated") return true;
   const std::string m = to_lower_ascii(e.message);
-  for (const char* k : {"your access was terminated", "violation of our policies", "your credit balance is too low",
-                        "organization has been disabled", "credit", "balance", "permission denied",
-                        "organization has been restricted", "api key not valid", "api key expired",
-                        "insufficient balance", "\xE5\xB7\xB2\xE6\xAC\xA0\xE8\xB4\xB9" /* 已欠费 */})
+  for (const char* k :
+       {"your access was terminated", "violation of our policies", "your credit balance is too low",
+        "organization has been disabled", "credit", "balance", "permission denied", "organization has been restricted",
+        "api key not valid", "api key expired", "invalid x-api-key" /* Anthropic */, "insufficient balance",
+        "\xE5\xB7\xB2\xE6\xAC\xA0\xE8\xB4\xB9" /* 已欠费 */})
     if (m.find(k) != std::string::npos) return true;
   return false;
 }

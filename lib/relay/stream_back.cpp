@@ -76,6 +76,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     summary = decoder->finish(out);
     if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
     upstream.reset();
+    if (!upstream_failure && summary.error) upstream_failure = summary.error;
   }
   // A body that ended without the provider's end marker (and without a finish reason) was cut
   // short, however cleanly the connection closed: never pass it off as a complete answer.

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "relay/adaptor.hpp"
+#include "relay/adaptors/anthropic/adaptor.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
 namespace oneapi::relay {
@@ -13,7 +14,7 @@ struct Entry {
   const Adaptor& (*adaptor)();
 };
 
-// One API's channel type numbers; these speak the OpenAI wire format with Bearer keys.
+// One API's channel type numbers; the openai ones speak the OpenAI wire format with Bearer keys.
 const Entry kRegistry[] = {
     {1, "https://api.openai.com", adaptors::openai::instance},
     {2, "https://oa.api2d.net", adaptors::openai::instance},
@@ -26,6 +27,7 @@ const Entry kRegistry[] = {
     {10, "https://api.aiproxy.io", adaptors::openai::instance},
     {12, "https://api.api2gpt.com", adaptors::openai::instance},
     {13, "https://api.aigc2d.com", adaptors::openai::instance},
+    {14, "https://api.anthropic.com", adaptors::anthropic::instance},
     {19, "https://ai.360.cn", adaptors::openai::instance},
     {20, "https://openrouter.ai/api", adaptors::openai::instance},
     {22, "https://fastgpt.run/api/openapi", adaptors::openai::instance},
