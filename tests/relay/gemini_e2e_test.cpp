@@ -179,6 +179,12 @@ TEST_CASE("Gemini channel: converted requests, key in a header, answers converte
   CHECK(log["prompt_tokens"] == std::to_string(counted));
   CHECK(root_used(g) - used_before == expected_quota("text-embedding-004", 24, counted, 0));
 
+  // `channel test` goes through the same adaptor.
+  const size_t before_test = mock.request_count();
+  CHECK(g.daemon.ctl({"channel", "test", std::to_string(channel_id), "--model", "gemini-1.5-flash"}).exit_code == 0);
+  REQUIRE(mock.request_count() == before_test + 1);
+  CHECK(mock.requests().back().path == "/v1beta/models/gemini-1.5-flash:generateContent");
+
   // A revoked key: Gemini's 400 API_KEY_INVALID reaches the client and disables the channel.
   REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
   key_revoked = true;
