@@ -38,6 +38,7 @@ struct AdaptorContext {
   bool model_mapped = false;
   bool stream = false;
   bool client_wants_usage = false;  // stream_options.include_usage from the client
+  int64_t local_prompt_tokens = 0;  // the gateway's own count, for upstreams that report no usage
 };
 
 struct ParsedResponse {

@@ -102,6 +102,7 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   ctx.request_path = request_path;
   ctx.stream = s.stream;
   ctx.client_wants_usage = s.client_wants_usage;
+  ctx.local_prompt_tokens = s.prompt_tokens;
   auto mapped = channel->model_mapping.find(s.model);
   ctx.model_mapped = mapped != channel->model_mapping.end() && mapped->second != s.model;
   ctx.upstream_model = ctx.model_mapped ? mapped->second : s.model;

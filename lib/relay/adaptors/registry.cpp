@@ -3,6 +3,8 @@
 
 #include "relay/adaptor.hpp"
 #include "relay/adaptors/anthropic/adaptor.hpp"
+#include "relay/adaptors/azure/adaptor.hpp"
+#include "relay/adaptors/gemini/adaptor.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
 namespace oneapi::relay {
@@ -14,10 +16,12 @@ struct Entry {
   const Adaptor& (*adaptor)();
 };
 
-// One API's channel type numbers; the openai ones speak the OpenAI wire format with Bearer keys.
+// One API's channel type numbers; all but Azure (3), Anthropic (14) and Gemini (24) speak the
+// OpenAI wire format with Bearer keys.
 const Entry kRegistry[] = {
     {1, "https://api.openai.com", adaptors::openai::instance},
     {2, "https://oa.api2d.net", adaptors::openai::instance},
+    {3, "", adaptors::azure::instance},  // Azure OpenAI: the resource's endpoint
     {4, "https://api.closeai-proxy.xyz", adaptors::openai::instance},
     {5, "https://api.openai-sb.com", adaptors::openai::instance},
     {6, "https://api.openaimax.com", adaptors::openai::instance},
@@ -31,6 +35,7 @@ const Entry kRegistry[] = {
     {19, "https://ai.360.cn", adaptors::openai::instance},
     {20, "https://openrouter.ai/api", adaptors::openai::instance},
     {22, "https://fastgpt.run/api/openapi", adaptors::openai::instance},
+    {24, "https://generativelanguage.googleapis.com", adaptors::gemini::instance},
     {25, "https://api.moonshot.cn", adaptors::openai::instance},
     {28, "https://api.mistral.ai", adaptors::openai::instance},
     {29, "https://api.groq.com/openai", adaptors::openai::instance},

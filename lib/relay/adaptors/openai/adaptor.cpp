@@ -140,35 +140,16 @@ class OpenAiAdaptor final : public Adaptor {
       r.headers.push_back({"HTTP-Referer", "https://github.com/songquanpeng/one-api"});
       r.headers.push_back({"X-Title", "One API"});
     }
-    const bool needs_usage_option = ctx.stream && ctx.mode != RelayMode::embeddings;
-    if (!ctx.model_mapped && !needs_usage_option) {
-      r.body.assign(raw_body);
-      return r;
-    }
-    json out = body;
-    if (ctx.model_mapped) out["model"] = ctx.upstream_model;
-    if (needs_usage_option) out["stream_options"]["include_usage"] = true;
-    r.body = out.dump();
+    r.body = request_body(ctx, body, raw_body, ctx.stream && ctx.mode != RelayMode::embeddings);
     return r;
   }
 
   Result<ParsedResponse> parse_response(const AdaptorContext&, std::string body) const override {
-    ParsedResponse p;
-    auto j = json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      Error e = Error::make(ErrorKind::upstream_error, "upstream returned a response that is not JSON",
-                            "unmarshal_response_body_failed");
-      e.status = 502;
-      return e;
-    }
-    p.usage = usage_from(j);
-    if (auto c = j.find("choices"); c != j.end()) append_choice_text(*c, p.completion_text);
-    p.body = std::move(body);
-    return p;
+    return parse_openai_response(std::move(body));
   }
 
   std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {
-    return std::make_unique<OpenAiStreamDecoder>(ctx.client_wants_usage);
+    return new_openai_stream_decoder(ctx.client_wants_usage);
   }
 
   Error parse_error(int status, std::string_view body) const override { return parse_upstream_error(status, body); }
@@ -205,6 +186,33 @@ Error parse_upstream_error(int status, std::string_view body) {
   }
   if (e.message.empty()) e.message = "bad response status code " + std::to_string(status);
   return e;
+}
+
+std::string request_body(const AdaptorContext& ctx, const json& body, std::string_view raw_body, bool ask_for_usage) {
+  if (!ctx.model_mapped && !ask_for_usage) return std::string(raw_body);
+  json out = body;
+  if (ctx.model_mapped) out["model"] = ctx.upstream_model;
+  if (ask_for_usage) out["stream_options"]["include_usage"] = true;
+  return out.dump();
+}
+
+Result<ParsedResponse> parse_openai_response(std::string body) {
+  ParsedResponse p;
+  auto j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    Error e = Error::make(ErrorKind::upstream_error, "upstream returned a response that is not JSON",
+                          "unmarshal_response_body_failed");
+    e.status = 502;
+    return e;
+  }
+  p.usage = usage_from(j);
+  if (auto c = j.find("choices"); c != j.end()) append_choice_text(*c, p.completion_text);
+  p.body = std::move(body);
+  return p;
+}
+
+std::unique_ptr<StreamDecoder> new_openai_stream_decoder(bool client_wants_usage) {
+  return std::make_unique<OpenAiStreamDecoder>(client_wants_usage);
 }
 
 const Adaptor& instance() {

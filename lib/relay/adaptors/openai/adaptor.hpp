@@ -10,4 +10,14 @@ const Adaptor& instance();
 // anything but 400 and 2xx.
 Error parse_upstream_error(int status, std::string_view body);
 
+// The pieces other OpenAI-format adaptors (Azure) reuse.
+// The body sent upstream: the client's bytes when nothing changes, else with the mapped model and,
+// when `ask_for_usage`, stream_options.include_usage set.
+std::string request_body(const AdaptorContext& ctx, const nlohmann::json& body, std::string_view raw_body,
+                         bool ask_for_usage);
+// A chat.completion / completion / embedding answer: passed through, usage and text read from it.
+Result<ParsedResponse> parse_openai_response(std::string body);
+// Relays OpenAI SSE chunks; drops empty chunks and the usage chunk the client did not ask for.
+std::unique_ptr<StreamDecoder> new_openai_stream_decoder(bool client_wants_usage);
+
 }  // namespace oneapi::relay::adaptors::openai
