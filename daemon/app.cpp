@@ -206,7 +206,7 @@ int run(const Config& cfg) {
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
-  RateLimiter api_limits(cfg.api_rate_limit, std::chrono::seconds(cfg.api_rate_limit_duration));
+  RateLimiter api_rate(cfg.api_rate_limit, std::chrono::seconds(cfg.api_rate_limit_duration));
 
   auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     const std::string& p = req.path;
@@ -238,7 +238,7 @@ int run(const Config& cfg) {
       co_return co_await relay.billing(View::usage, req, w);
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
-      if (const int64_t wait = api_limits.acquire(req.client_ip)) {
+      if (const int64_t wait = api_rate.acquire(req.client_ip)) {
         const Error limited = api_rate_error(cfg, wait);
         co_return co_await send_error(w, limited);
       }

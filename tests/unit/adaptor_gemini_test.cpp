@@ -418,3 +418,21 @@ TEST_CASE("Gemini and Azure are registered under One API's type numbers", "[adap
   CHECK(adaptor_for(3)->name() == "azure");
   CHECK(default_base_url(3).empty());  // each Azure resource has its own endpoint
 }
+
+TEST_CASE("Gemini stream: an error inside the stream is reported to the relay, not passed off as text",
+          "[adaptor][gemini]") {
+  auto c = gemini_channel();
+  auto ctx = chat_ctx(c, "gemini-1.5-flash", true);
+  auto d = adaptors::gemini::new_stream_decoder(ctx, "fixed", 1700000000);
+  std::string out;
+  d->feed("data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hi\"}],\"role\":\"model\"}}]}\r\n\r\n", out);
+  d->feed(
+      "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\r\n\r\n",
+      out);
+  auto summary = d->finish(out);
+  REQUIRE(summary.error.has_value());
+  CHECK(summary.error->message == "The model is overloaded.");
+  CHECK_FALSE(summary.done_seen);
+  CHECK(summary.completion_text == "Hi");
+  CHECK(out.find("overloaded") == std::string::npos);  // the relay writes the error event itself
+}

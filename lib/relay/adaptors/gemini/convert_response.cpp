@@ -112,11 +112,11 @@ class GeminiStreamDecoder final : public StreamDecoder {
     auto j = json::parse(e.data, nullptr, false);
     if (!j.is_object()) return;  // Gemini sends only JSON objects; nothing else is an answer
     if (auto err = j.find("error"); err != j.end() && err->is_object()) {
-      json openai_error = {{"error",
-                            {{"message", err->value("message", "upstream error")},
-                             {"type", "upstream_error"},
-                             {"code", err->value("status", "")}}}};
-      out += net::sse_encode(openai_error.dump());
+      // The relay ends the client's stream with this as an error event, never with [DONE].
+      Error failure = Error::make(ErrorKind::upstream_error, err->value("message", "upstream error"),
+                                  err->value("status", "upstream_error"));
+      failure.status = 502;
+      summary_.error = std::move(failure);
       return;
     }
     if (auto u = j.find("usageMetadata"); u != j.end() && u->is_object()) {
