@@ -24,11 +24,16 @@ struct Config {
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
-  std::string trusted_proxies;
-  int log_retention_days = 0;
+  std::string trusted_proxies;   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int log_retention_days = 0;    // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all
   int suspend_seconds_429 = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_429
-  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX  // LOG_RETENTION_DAYS: purge older logs at start
-                                 // and hourly; 0 keeps all  // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX
+  // CHANNEL_TEST_FREQUENCY / CHANNEL_UPDATE_FREQUENCY (minutes, fractions allowed): test every
+  // channel / refresh balances this often; 0 = never.
+  std::chrono::milliseconds channel_test_period{0};
+  std::chrono::milliseconds balance_update_period{0};
+  std::chrono::milliseconds polling_interval{0};  // POLLING_INTERVAL (seconds) between channels of a batch
+  bool slave_node = false;                        // NODE_TYPE=slave: no scheduled channel jobs
 };
 
 }  // namespace oneapi::daemon
