@@ -1,8 +1,5 @@
 #include "admin/handlers.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "admin/protocol.hpp"
