@@ -13,12 +13,14 @@ struct ChannelType {
   int id;
 };
 
-inline constexpr std::array<ChannelType, 7> kChannelTypes{{
+inline constexpr std::array<ChannelType, 9> kChannelTypes{{
     {"openai", 1},
     {"azure", 3},
     {"custom", 8},
     {"anthropic", 14},
     {"gemini", 24},
+    {"bedrock", 33},
+    {"aws", 33},
     {"deepseek", 36},
     {"openai-compatible", 50},
 }};

@@ -99,7 +99,7 @@ _oneapictl() {
             if [[ "$path" == "log list" || "$path" == "log stat" ]]; then
                 COMPREPLY=($(compgen -W "consume topup manage system test all" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "openai azure custom anthropic gemini deepseek openai-compatible" -- "$cur"))
+                COMPREPLY=($(compgen -W "openai azure custom anthropic gemini bedrock aws deepseek openai-compatible" -- "$cur"))
             fi
             return 0 ;;
         --status)

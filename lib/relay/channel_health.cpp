@@ -11,7 +11,8 @@ namespace oneapi::relay {
 bool should_disable_channel(const Error& e) {
   if (e.kind != ErrorKind::upstream_error) return false;
   if (e.status == 401) return true;
-  for (const char* t : {"insufficient_quota", "authentication_error", "permission_error", "forbidden"})
+  for (const char* t : {"insufficient_quota", "authentication_error", "permission_error", "forbidden",
+                        "AccessDeniedException", "UnrecognizedClientException" /* AWS */})
     if (e.type == t) return true;
   if (e.code == "invalid_api_key" || e.code == "account_deactivated") return true;
   const std::string m = to_lower_ascii(e.message);
@@ -19,7 +20,8 @@ bool should_disable_channel(const Error& e) {
        {"your access was terminated", "violation of our policies", "your credit balance is too low",
         "organization has been disabled", "credit", "balance", "permission denied", "organization has been restricted",
         "api key not valid", "api key expired", "invalid x-api-key" /* Anthropic */, "insufficient balance",
-        "\xE5\xB7\xB2\xE6\xAC\xA0\xE8\xB4\xB9" /* 已欠费 */})
+        "the security token included in the request is invalid", "operation not allowed",
+        "your account is not authorized" /* AWS */, "\xE5\xB7\xB2\xE6\xAC\xA0\xE8\xB4\xB9" /* 已欠费 */})
     if (m.find(k) != std::string::npos) return true;
   return false;
 }

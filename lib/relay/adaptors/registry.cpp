@@ -4,6 +4,7 @@
 #include "relay/adaptor.hpp"
 #include "relay/adaptors/anthropic/adaptor.hpp"
 #include "relay/adaptors/azure/adaptor.hpp"
+#include "relay/adaptors/bedrock/adaptor.hpp"
 #include "relay/adaptors/gemini/adaptor.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
@@ -16,8 +17,8 @@ struct Entry {
   const Adaptor& (*adaptor)();
 };
 
-// One API's channel type numbers; all but Azure (3), Anthropic (14) and Gemini (24) speak the
-// OpenAI wire format with Bearer keys.
+// One API's channel type numbers; all but Azure (3), Anthropic (14), Gemini (24) and AWS Bedrock
+// (33) speak the OpenAI wire format with Bearer keys.
 const Entry kRegistry[] = {
     {1, "https://api.openai.com", adaptors::openai::instance},
     {2, "https://oa.api2d.net", adaptors::openai::instance},
@@ -41,6 +42,7 @@ const Entry kRegistry[] = {
     {29, "https://api.groq.com/openai", adaptors::openai::instance},
     {31, "https://api.lingyiwanwu.com", adaptors::openai::instance},
     {32, "https://api.stepfun.com", adaptors::openai::instance},
+    {33, "https://bedrock-runtime.{region}.amazonaws.com", adaptors::bedrock::instance},  // region from the key
     {36, "https://api.deepseek.com", adaptors::openai::instance},
     {39, "https://api.together.xyz", adaptors::openai::instance},
     {44, "https://api.siliconflow.cn", adaptors::openai::instance},
