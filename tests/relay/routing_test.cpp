@@ -310,3 +310,18 @@ TEST_CASE("RELAY_PROXY: upstream traffic goes through the HTTP CONNECT proxy, wi
     CHECK(r.err.find("pw@") == std::string::npos);
   }
 }
+
+TEST_CASE("weights split traffic inside a tier over a few hundred requests", "[e2e][routing]") {
+  MockUpstream light([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream heavy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  Gateway g;
+  g.add_channel(light.base_url(), "gpt-4o-mini", {"--weight", "1"});
+  g.add_channel(heavy.base_url(), "gpt-4o-mini", {"--weight", "3"});
+  const std::string key = g.add_token();
+  const int n = 240;
+  for (int i = 0; i < n; ++i) REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+  CHECK(light.request_count() + heavy.request_count() == static_cast<size_t>(n));
+  // Expected 60 : 180; the bounds are about five standard deviations wide, so this does not flake.
+  CHECK(light.request_count() >= 25);
+  CHECK(light.request_count() <= 95);
+}
