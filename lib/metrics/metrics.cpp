@@ -93,7 +93,7 @@ size_t power_of_two_at_least(size_t n) {
 
 Registry::Registry(size_t max_series)
     : max_series_(std::max<size_t>(max_series, 1)),
-      capacity_(power_of_two_at_least(max_series_ * 2)),
+      capacity_(power_of_two_at_least(max_series_ + max_series_ / 2)),
       slots_(new Slot[capacity_]) {}
 
 Registry::~Registry() = default;
