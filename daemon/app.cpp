@@ -22,6 +22,7 @@
 #include "admin/handlers.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/util.hpp"
+#include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "relay/background.hpp"
@@ -92,6 +93,31 @@ bool not_implemented_yet(std::string_view path) {
                              "/v1/messages", "/v1/files", "/v1/fine_tuning", "/v1/assistants", "/v1/threads"})
     if (path.substr(0, p.size()) == p) return true;
   return false;
+}
+
+// GET /metrics: the Prometheus exposition; channel gauges are read from the catalog now.
+asio::awaitable<void> serve_metrics(const Config& cfg, const relay::CatalogHolder& catalog, const relay::Relay& relay,
+                                    const net::ServerRequest& req, net::ResponseWriter& w) {
+  if (!cfg.metrics_token.empty()) {
+    const std::string_view auth = req.header("Authorization");
+    constexpr std::string_view bearer = "Bearer ";
+    const bool ok = auth.size() > bearer.size() && iequals(auth.substr(0, bearer.size()), bearer) &&
+                    constant_time_equal(auth.substr(bearer.size()), cfg.metrics_token);
+    if (!ok) {
+      const Error denied = Error::make(
+          ErrorKind::unauthorized, "GET /metrics needs Authorization: Bearer <METRICS_TOKEN>", "invalid_metrics_token");
+      co_return co_await send_error(w, denied);
+    }
+  }
+  std::vector<metrics::Registry::ChannelGauge> channels;
+  const auto snapshot = catalog.get();
+  channels.reserve(snapshot->channels.size());
+  for (const auto& [id, info] : snapshot->channels)
+    channels.push_back({id, info.channel.name, info.channel.status, relay.suspensions().suspended(id)});
+  std::sort(channels.begin(), channels.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::string body = metrics::global().render(channels);
+  net::Headers headers{{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
+  co_await w.send(200, std::move(headers), std::move(body));
 }
 
 }  // namespace
@@ -252,6 +278,7 @@ int run(const Config& cfg) {
       co_await w.send(200, net::json_headers(), R"({"status":"ok"})");
       co_return;
     }
+    if (get && p == "/metrics") co_return co_await serve_metrics(cfg, catalog, relay, req, w);
     if (get && p == "/readyz") {
       auto probe = [](store::Store& s) { return s.schema_version(); };
       const int version = co_await store.run(std::move(probe));

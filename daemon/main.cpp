@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
     errors += "  TRUSTED_PROXIES=" + cfg.trusted_proxies + ": '" + bad + "' is not a CIDR\n";
   env_bool("GENERATE_DEFAULT_TOKEN", cfg.generate_default_token, errors);
   cfg.relay_proxy = env("RELAY_PROXY");
+  cfg.metrics_token = env("METRICS_TOKEN");
   if (!cfg.relay_proxy.empty())
     if (auto r = oneapi::net::validate_proxy_url(cfg.relay_proxy); !r)
       errors += "  RELAY_PROXY: " + r.error().message + "\n";

@@ -15,6 +15,9 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
   s.request_id = new_request_id();
   s.started = std::chrono::steady_clock::now();
   s.mode = mode;
+  s.route = mode == RelayMode::completions  ? metrics::Route::completions
+            : mode == RelayMode::embeddings ? metrics::Route::embeddings
+                                            : metrics::Route::chat_completions;
   s.catalog = std::move(catalog);
   return s;
 }
@@ -64,7 +67,7 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     }
     if (retries_left-- > 0 && e.retryable) {
       if (auto next = select_channel(s)) {
-        record(s, error_status(e), nullptr, &e);
+        record(s, error_status(e), nullptr, &e, false);
         use_channel(s, *next, req.path);
         continue;
       }
@@ -131,19 +134,23 @@ std::vector<std::string> visible_models(const RelayState& s) {
 
 boost::asio::awaitable<void> Relay::list_models(net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(RelayMode::chat_completions, catalog_.get());
+  s.route = metrics::Route::models;
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   nlohmann::json data = nlohmann::json::array();
   for (const auto& m : visible_models(s)) data.push_back(model_object(m, owner_of(*s.catalog, s.user->group, m)));
   nlohmann::json body = {{"object", "list"}, {"data", std::move(data)}};
+  count_request(s, 200);
   co_await writer.send(200, base_headers(s, "application/json"), body.dump());
 }
 
 boost::asio::awaitable<void> Relay::get_model(const std::string& id, net::ServerRequest& req,
                                               net::ResponseWriter& writer) {
   RelayState s = start_state(RelayMode::chat_completions, catalog_.get());
+  s.route = metrics::Route::models;
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   for (const auto& m : visible_models(s))
     if (m == id) {
+      count_request(s, 200);
       co_await writer.send(200, base_headers(s, "application/json"),
                            model_object(m, owner_of(*s.catalog, s.user->group, m)).dump());
       co_return;

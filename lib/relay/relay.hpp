@@ -35,6 +35,9 @@ class Relay {
   // {"add_used_quota": N, "add_reason": "..."}; charged to token and user and logged at once.
   boost::asio::awaitable<void> consume(net::ServerRequest& req, net::ResponseWriter& writer);
 
+  // For the metrics scrape: which channels rest now.
+  const ChannelSuspensions& suspensions() const { return suspensions_; }
+
  private:
   void rest_channel(int64_t channel_id, const Error& e);
   Result<void> check_token_rate(const RelayState& s);

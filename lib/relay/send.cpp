@@ -33,7 +33,11 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
   req.url = std::move(upstream->url);
   req.headers = std::move(upstream->headers);
   req.body = std::move(upstream->body);
+  const auto sent = std::chrono::steady_clock::now();
   auto response = co_await client.send(std::move(req));
+  const auto head_wait = std::chrono::steady_clock::now() - sent;
+  s.upstream_wait += head_wait;
+  metrics::global().upstream_latency(s.route).observe(head_wait);
   if (!response) {
     Error e = response.error();
     if (e.kind == ErrorKind::invalid_request)
@@ -47,7 +51,9 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
       s.stream && status == 200 && content_type.find("application/json") != std::string_view::npos;
   if ((status != 200 && status != 201) || json_answer_to_stream) {
     const int retry_after = retry_after_seconds((*response)->header("Retry-After"));
+    const auto reading = std::chrono::steady_clock::now();
     auto body = co_await (*response)->read_all(1024 * 1024);
+    s.upstream_wait += std::chrono::steady_clock::now() - reading;
     Error e = adaptor->parse_error(status == 200 ? 500 : status, body ? std::string_view(*body) : std::string_view());
     e.retry_after_seconds = retry_after;
     co_return e;

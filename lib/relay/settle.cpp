@@ -41,6 +41,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
     std::snprintf(content + n, sizeof content - static_cast<size_t>(n), ", cached input ratio %.4g",
                   s.price.cached_input_ratio);
   st.content = content;
+  const int64_t quota = st.quota;
   auto job = [st = std::move(st), flights = s.flights](store::Store& db) {
     auto settled = db.settle(st);
     if (flights && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
@@ -48,7 +49,13 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   };
   auto r = co_await store.run(std::move(job));
   s.log_id = 0;
-  if (!r) spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
+  if (!r) {
+    spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
+    co_return r;
+  }
+  s.billed_prompt_tokens = usage.prompt_tokens;
+  s.billed_completion_tokens = usage.completion_tokens;
+  s.billed_quota = quota;
   co_return r;
 }
 

@@ -12,6 +12,7 @@
 #include "billing/quota.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/result.hpp"
+#include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "relay/adaptor.hpp"
@@ -48,6 +49,7 @@ struct RelayState {
   std::string request_id;
   std::chrono::steady_clock::time_point started;
   RelayMode mode = RelayMode::chat_completions;
+  metrics::Route route = metrics::Route::chat_completions;
   std::shared_ptr<const Catalog> catalog;
 
   // authenticate
@@ -76,6 +78,12 @@ struct RelayState {
   TokenFlights* flights = nullptr;
   int64_t pre_charged = 0;
   int64_t log_id = 0;
+
+  // metrics: time spent waiting on the upstream (response heads and bodies), and what settle charged
+  std::chrono::nanoseconds upstream_wait{0};
+  int64_t billed_prompt_tokens = 0;
+  int64_t billed_completion_tokens = 0;
+  int64_t billed_quota = 0;
 };
 
 // 1. The API key: token status, expiry, subnet, and its user. 401 / 403 errors.
@@ -105,8 +113,11 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
 // 8. Settle the exact cost (or refund) in one transaction with the log row.
 boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor& store, const Usage& usage);
 boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why);
-// 9. One log line per request, no secrets.
-void record(const RelayState& s, int status, const Usage* usage, const Error* error);
+// 9. One log line per request, no secrets, and its metrics. An attempt that is retried on another
+// channel is logged but not counted as a request (final = false).
+void record(const RelayState& s, int status, const Usage* usage, const Error* error, bool final = true);
+// The metrics half of record, for answers that write no log line (model lists, balances).
+void count_request(const RelayState& s, int status);
 
 // Shared helpers.
 RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog);

@@ -20,7 +20,9 @@ boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& w
 boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
                                            net::ResponseWriter& writer, store::StoreExecutor& store) {
   const Adaptor& adaptor = *adaptor_for(s.channel->channel.type);
+  const auto reading = std::chrono::steady_clock::now();
   auto body = co_await upstream->read_all();
+  s.upstream_wait += std::chrono::steady_clock::now() - reading;
   if (!body) {
     co_await refund(s, store, body.error());
     co_await respond_error(s, writer, body.error());
@@ -50,6 +52,8 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
                                             net::ResponseWriter& writer, store::StoreExecutor& store,
                                             const RelayConfig&) {
   const Adaptor& adaptor = *adaptor_for(s.channel->channel.type);
+  metrics::StreamGauge in_flight(metrics::global().streams_in_flight());
+  bool first_token_sent = false;
   auto decoder = adaptor.new_stream_decoder(s.adaptor_ctx);
   auto headers = base_headers(s, "text/event-stream");
   headers.push_back({"Cache-Control", "no-cache"});
@@ -57,7 +61,9 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   std::optional<Error> upstream_failure;
   std::string out;
   while (!client_gone) {
+    const auto reading = std::chrono::steady_clock::now();
     auto piece = co_await upstream->read_some();
+    s.upstream_wait += std::chrono::steady_clock::now() - reading;
     if (!piece) {
       upstream_failure = piece.error();
       break;
@@ -65,7 +71,12 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     if (piece->empty()) break;  // end of the upstream body
     out.clear();
     decoder->feed(*piece, out);
-    if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
+    if (out.empty()) continue;
+    if (!first_token_sent) {
+      first_token_sent = true;
+      metrics::global().time_to_first_token(s.route).observe(std::chrono::steady_clock::now() - s.started);
+    }
+    if (!co_await writer.write_chunk(out)) client_gone = true;
   }
   StreamSummary summary;
   if (client_gone) {

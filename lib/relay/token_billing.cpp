@@ -95,22 +95,26 @@ std::function<Result<int64_t>(store::Store&)> charge(const RelayState& s, const 
 
 boost::asio::awaitable<void> Relay::billing(BillingView view, net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(RelayMode::chat_completions, catalog_.get());
+  s.route = metrics::Route::billing;
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   auto read = read_balances(s.token->id, s.user->id);
   auto balances = co_await store_.run(std::move(read));
   if (!balances) co_return co_await respond_error(s, writer, balances.error());
   const std::string body = billing_body(view, *balances, *s.catalog).dump();
+  count_request(s, 200);
   co_await writer.send(200, base_headers(s, "application/json"), body);
 }
 
 boost::asio::awaitable<void> Relay::consume(net::ServerRequest& req, net::ResponseWriter& writer) {
   RelayState s = start_state(RelayMode::chat_completions, catalog_.get());
+  s.route = metrics::Route::consume;
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
   auto parsed = parse_consume(req.body);
   if (!parsed) co_return co_await respond_error(s, writer, parsed.error());
   auto work = charge(s, *parsed);
   auto charged = co_await store_.run(std::move(work));
   if (!charged) co_return co_await respond_error(s, writer, charged.error());
+  s.billed_quota = parsed->quota;
   auto read = read_balances(s.token->id, s.user->id);
   auto after = co_await store_.run(std::move(read));
   json data = {{"request_id", s.request_id}, {"quota", parsed->quota}};
@@ -120,6 +124,7 @@ boost::asio::awaitable<void> Relay::consume(net::ServerRequest& req, net::Respon
     data["token_used_quota"] = after->token.used_quota;
   }
   const std::string body = json{{"success", true}, {"message", ""}, {"data", data}}.dump();
+  count_request(s, 200);
   co_await writer.send(200, base_headers(s, "application/json"), body);
 }
 

@@ -8,12 +8,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <future>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <type_traits>
 
+#include "metrics/metrics.hpp"
 #include "store/store.hpp"
 
 namespace oneapi::store {
@@ -37,9 +39,14 @@ class StoreExecutor {
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(R)>(
         [this](auto handler, F fn) {
           auto work = boost::asio::make_work_guard(handler);
+          const auto queued = std::chrono::steady_clock::now();
           boost::asio::post(
-              ioc_, [this, handler = std::move(handler), fn = std::move(fn), work = std::move(work)]() mutable {
+              ioc_, [this, handler = std::move(handler), fn = std::move(fn), work = std::move(work), queued]() mutable {
+                const auto started = std::chrono::steady_clock::now();
                 R result = fn(*store_);
+                const auto done = std::chrono::steady_clock::now();
+                metrics::global().db_job().observe(done - started);
+                metrics::global().db_wait().observe(done - queued);
                 auto ex = work.get_executor();
                 boost::asio::dispatch(ex, [handler = std::move(handler), result = std::move(result)]() mutable {
                   std::move(handler)(std::move(result));
