@@ -9,7 +9,7 @@ _oneapictl_words() {
     case "$1" in
         "") echo "status channel token log cost option user redemption" ;;
         "status") echo "--help" ;;
-        "channel") echo "list get add update enable disable delete test" ;;
+        "channel") echo "list get add update enable disable delete test types" ;;
         "channel list") echo "--help" ;;
         "channel get") echo "--help" ;;
         "channel add") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --config --help" ;;
@@ -18,6 +18,7 @@ _oneapictl_words() {
         "channel disable") echo "--help" ;;
         "channel delete") echo "--help" ;;
         "channel test") echo "--all --include-disabled --model --help" ;;
+        "channel types") echo "--help" ;;
         "token") echo "list get create update delete" ;;
         "token list") echo "--user --help" ;;
         "token get") echo "--help" ;;
@@ -98,7 +99,7 @@ _oneapictl() {
             if [[ "$path" == "log list" || "$path" == "log stat" ]]; then
                 COMPREPLY=($(compgen -W "consume topup manage system test all" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "openai azure custom anthropic gemini deepseek openai-compatible" -- "$cur"))
+                COMPREPLY=($(compgen -W "openai api2d azure closeai openai-sb openaimax ohmygpt custom ails aiproxy api2gpt aigc2d anthropic zhipu ai360 openrouter fastgpt gemini moonshot baichuan minimax mistral groq ollama lingyiwanwu stepfun deepseek cloudflare together doubao novita siliconflow xai ali-bailian openai-compatible gemini-openai-compatible" -- "$cur"))
             fi
             return 0 ;;
         --status)

@@ -2,6 +2,7 @@
 // logs end up in the log database, where oneapictl reads them; nothing is lost across SIGKILL.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <future>
 #include <thread>
