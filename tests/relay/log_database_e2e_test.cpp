@@ -1,8 +1,8 @@
 // LOG_SQL_DSN through the real daemon: relayed requests are charged in the main database and their
 // logs end up in the log database, where oneapictl reads them; nothing is lost across SIGKILL.
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <csignal>
+#include <chrono>
 #include <ctime>
 #include <future>
 #include <thread>
