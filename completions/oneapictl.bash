@@ -9,7 +9,7 @@ _oneapictl_words() {
     case "$1" in
         "") echo "status channel token log cost option user redemption" ;;
         "status") echo "--help" ;;
-        "channel") echo "list get add update enable disable delete test types" ;;
+        "channel") echo "list get add update enable disable delete test balance types" ;;
         "channel list") echo "--help" ;;
         "channel get") echo "--help" ;;
         "channel add") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --config --help" ;;
@@ -17,7 +17,8 @@ _oneapictl_words() {
         "channel enable") echo "--help" ;;
         "channel disable") echo "--help" ;;
         "channel delete") echo "--help" ;;
-        "channel test") echo "--all --include-disabled --model --help" ;;
+        "channel test") echo "--all --disabled --model --help" ;;
+        "channel balance") echo "--all --help" ;;
         "channel types") echo "--help" ;;
         "token") echo "list get create update delete" ;;
         "token list") echo "--user --help" ;;

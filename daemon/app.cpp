@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,6 +24,9 @@
 #include "core/util.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "relay/background.hpp"
+#include "relay/channel_balance.hpp"
+#include "relay/channel_test.hpp"
 #include "relay/relay.hpp"
 #include "store/executor.hpp"
 #include "store/migrations.hpp"
@@ -141,6 +145,27 @@ void ship_remaining_logs(store::StoreExecutor& store) {
   }
 }
 
+// CHANNEL_TEST_FREQUENCY and CHANNEL_UPDATE_FREQUENCY, on the master node only (One API's
+// NODE_TYPE=slave runs no background jobs).
+void start_channel_schedules(asio::io_context& ioc, const Config& cfg, relay::ChannelTester& tester,
+                             relay::BalanceUpdater& balances, const std::atomic<bool>& stopping) {
+  const bool wanted = cfg.channel_test_period.count() > 0 || cfg.balance_update_period.count() > 0;
+  if (wanted && cfg.slave_node) {
+    spdlog::info("NODE_TYPE=slave: channel tests and balance updates are left to the master node");
+    return;
+  }
+  if (cfg.channel_test_period.count() > 0) {
+    spdlog::info("testing all channels every {} s (CHANNEL_TEST_FREQUENCY), {} ms apart (POLLING_INTERVAL)",
+                 cfg.channel_test_period.count() / 1000.0, cfg.polling_interval.count());
+    asio::co_spawn(ioc, relay::test_channels_every(tester, cfg.channel_test_period, stopping), asio::detached);
+  }
+  if (cfg.balance_update_period.count() > 0) {
+    spdlog::info("updating channel balances every {} s (CHANNEL_UPDATE_FREQUENCY)",
+                 cfg.balance_update_period.count() / 1000.0);
+    asio::co_spawn(ioc, relay::update_balances_every(balances, cfg.balance_update_period, stopping), asio::detached);
+  }
+}
+
 int run(const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
@@ -202,7 +227,11 @@ int run(const Config& cfg) {
     test_options.response_timeout = test_limit;
   test_options.idle_timeout = std::min(test_options.idle_timeout, test_limit);
   net::HttpClient test_client(ioc, test_options);
-  admin::AdminApi admin_api({store, catalog, test_client, cfg.test_prompt, start_time, cfg.generate_default_token});
+  // Set on SIGTERM: batch tests and balance updates stop between two channels, schedules stop.
+  std::atomic<bool> stopping{false};
+  relay::ChannelTester tester(store, catalog, test_client, {cfg.test_prompt, cfg.polling_interval}, &stopping);
+  relay::BalanceUpdater balances(store, catalog, test_client, cfg.polling_interval, &stopping);
+  admin::AdminApi admin_api({store, catalog, tester, balances, start_time, cfg.generate_default_token});
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
@@ -281,6 +310,7 @@ int run(const Config& cfg) {
     spdlog::info("logs move to {} once settled (LOG_SQL_DSN)", cfg.log_sqlite_path);
     asio::co_spawn(ioc, ship_logs(store), asio::detached);
   }
+  start_channel_schedules(ioc, cfg, tester, balances, stopping);
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -289,6 +319,7 @@ int run(const Config& cfg) {
       [&]() -> asio::awaitable<void> {
         auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
+        stopping = true;
         spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo,
                      cfg.shutdown_timeout.count());
         api_server.stop_accepting();

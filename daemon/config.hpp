@@ -39,6 +39,12 @@ struct Config {
   bool metric_enabled = false;  // ENABLE_METRIC, METRIC_QUEUE_SIZE, METRIC_SUCCESS_RATE_THRESHOLD
   int metric_queue_size = 10;
   double metric_success_rate_threshold = 0.8;
+  // CHANNEL_TEST_FREQUENCY / CHANNEL_UPDATE_FREQUENCY (minutes, fractions allowed): test every
+  // channel / refresh balances this often; 0 = never.
+  std::chrono::milliseconds channel_test_period{0};
+  std::chrono::milliseconds balance_update_period{0};
+  std::chrono::milliseconds polling_interval{0};  // POLLING_INTERVAL (seconds) between channels of a batch
+  bool slave_node = false;                        // NODE_TYPE=slave: no scheduled channel jobs
 };
 
 }  // namespace oneapi::daemon

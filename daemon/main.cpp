@@ -1,4 +1,5 @@
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -45,6 +46,20 @@ bool env_bool(const char* name, bool& out, std::string& errors) {
   return true;
 }
 
+// A non-negative decimal environment variable times `unit_ms` (e.g. minutes: 60000).
+bool env_duration(const char* name, double unit_ms, std::chrono::milliseconds& out, std::string& errors) {
+  std::string v = env(name);
+  if (v.empty()) return true;
+  char* end = nullptr;
+  const double parsed = std::strtod(v.c_str(), &end);
+  if (end != v.c_str() + v.size() || !std::isfinite(parsed) || parsed < 0 || parsed * unit_ms > 1e15) {
+    errors += std::string("  ") + name + "=" + v + ": not a non-negative number\n";
+    return false;
+  }
+  out = std::chrono::milliseconds(static_cast<int64_t>(std::llround(parsed * unit_ms)));
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +80,15 @@ int main(int argc, char** argv) {
     cfg.streaming_timeout = std::chrono::seconds(streaming_timeout);
   if (env_int("SHUTDOWN_TIMEOUT", shutdown_timeout, errors))
     cfg.shutdown_timeout = std::chrono::seconds(shutdown_timeout);
+  env_duration("CHANNEL_TEST_FREQUENCY", 60'000, cfg.channel_test_period, errors);
+  env_duration("CHANNEL_UPDATE_FREQUENCY", 60'000, cfg.balance_update_period, errors);
+  env_duration("POLLING_INTERVAL", 1'000, cfg.polling_interval, errors);
+  if (const std::string v = env("NODE_TYPE"); !v.empty()) {
+    if (v == "slave")
+      cfg.slave_node = true;
+    else if (v != "master")
+      errors += "  NODE_TYPE=" + v + ": not master or slave\n";
+  }
   long long body_mb = 32;
   if (env_int("MAX_REQUEST_BODY_MB", body_mb, errors)) cfg.max_request_body = static_cast<size_t>(body_mb) << 20;
   cfg.sqlite_path = env("SQLITE_PATH");

@@ -1,5 +1,6 @@
 #include "commands/channel.hpp"
 
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -59,6 +60,8 @@ void print_channel(const json& c) {
         f.emplace_back("key " + text(d, "key_index"),
                        "out since " + format_time(integer(d, "disabled_at")) + ": " + text(d, "reason"));
   }
+  if (integer(c, "balance_updated_time") > 0)
+    f.emplace_back("balance", text(c, "balance") + " (" + format_time(integer(c, "balance_updated_time")) + ")");
   f.emplace_back("used_quota", text(c, "used_quota"));
   f.emplace_back("created", format_time(integer(c, "created_time")));
   print_fields(f);
@@ -202,32 +205,79 @@ int run_types(const Context& ctx) {
 struct TestArgs {
   int64_t id = 0;
   bool all = false;
-  bool include_disabled = false;
+  bool disabled = false;
   std::string model;
   CLI::Option* id_opt = nullptr;
 };
 
+// Results always print as a list (--json: an array), one per channel, also for one ID.
+json as_list(const json& data) { return data.is_array() ? data : json::array({data}); }
+
 int run_test(const Context& ctx, const TestArgs& a) {
-  if (!given(a.id_opt) && !a.all) return usage_error("channel test: give a channel ID or --all");
-  if (a.include_disabled && !a.all) return usage_error("channel test: --include-disabled needs --all");
+  if (!given(a.id_opt) && !a.all && !a.disabled)
+    return usage_error("channel test: give a channel ID, --all or --disabled");
   std::string target = std::string(admin::kChannelTest);
   if (given(a.id_opt)) target += "/" + std::to_string(a.id);
-  target = with_query(target, {{"model", a.model}, {"all", a.include_disabled ? "1" : ""}});
+  target = with_query(target, {{"model", a.model}, {"scope", a.disabled ? "disabled" : ""}});
   Reply r = call(ctx, "GET", target);
   if (!r.ok()) return fail(r);
-  json results = r.data.is_array() ? r.data : json::array({r.data});
+  const json results = as_list(r.data);
   bool all_ok = true;
-  for (const auto& res : results) all_ok = all_ok && boolean(res, "success");
+  for (const auto& res : results) all_ok = all_ok && boolean(res, "ok");
   if (ctx.json) {
-    print_json(r.data);  // the data as sent: an object for one channel, an array for --all
+    print_json(results);
   } else {
-    Table t({"ID", "NAME", "RESULT", "TIME", "MESSAGE"});
-    for (const auto& res : results)
-      t.add({text(res, "channel_id"), text(res, "name"), boolean(res, "success") ? "ok" : "FAILED",
-             format_seconds(number(res, "time")), truncate(sanitize(text(res, "message")), 100)});
-    t.print(a.include_disabled ? "no channels to test" : "no enabled channels to test");
+    Table t({"ID", "NAME", "RESULT", "TIME", "STATUS", "MESSAGE"});
+    for (const auto& res : results) {
+      const bool ok = boolean(res, "ok");
+      t.add({text(res, "id"), text(res, "name"), ok ? "ok" : "FAILED",
+             format_seconds(static_cast<double>(integer(res, "response_time_ms")) / 1000.0),
+             channel_status_name(integer(res, "status")), truncate(sanitize(text(res, ok ? "answer" : "error")), 100)});
+    }
+    t.print(a.disabled ? "no automatically disabled channels to test" : "no channels to test");
   }
   return all_ok ? kExitOk : kExitFailed;
+}
+
+std::string format_balance(const json& res) {
+  char amount[64];
+  std::snprintf(amount, sizeof amount, "%.2f", number(res, "balance"));
+  const std::string currency = text(res, "currency");
+  return currency.empty() ? amount : std::string(amount) + " " + currency;
+}
+
+int run_balance(const Context& ctx, int64_t id, bool all) {
+  std::string target = std::string(admin::kChannelBalance);
+  if (!all) target += "/" + std::to_string(id);
+  Reply r = call(ctx, "GET", target);
+  if (!r.ok()) return fail(r);
+  const json results = as_list(r.data);
+  bool any_failed = false, any_supported = false;
+  for (const auto& res : results) {
+    const bool supported = boolean(res, "supported");
+    any_supported = any_supported || supported;
+    any_failed = any_failed || (supported && !boolean(res, "ok"));
+  }
+  if (ctx.json) {
+    print_json(results);
+  } else {
+    Table t({"ID", "NAME", "TYPE", "RESULT", "BALANCE", "UPDATED", "MESSAGE"});
+    for (const auto& res : results) {
+      const bool supported = boolean(res, "supported"), ok = boolean(res, "ok");
+      const bool ever = integer(res, "balance_updated_time") > 0;
+      t.add({text(res, "id"), text(res, "name"), channel_type_name(static_cast<int>(integer(res, "type"))),
+             !supported ? "not supported"
+             : ok       ? "ok"
+                        : "FAILED",
+             ever ? format_balance(res) : "-", format_time(integer(res, "balance_updated_time")),
+             ok ? std::string() : truncate(sanitize(text(res, "error")), 100)});
+    }
+    t.print("no channels");
+  }
+  if (any_failed) return kExitFailed;
+  // One channel without a balance API, or --all where no channel has one.
+  if (!any_supported && !results.empty()) return kExitUnsupported;
+  return kExitOk;
 }
 
 }  // namespace
@@ -306,14 +356,33 @@ void setup_channel(CLI::App& app, Context& ctx) {
   }
   {
     auto a = std::make_shared<TestArgs>();
-    CLI::App* sub = channel->add_subcommand(
-        "test", "Send a test request through one channel or all of them; exit 1 if any test fails");
+    CLI::App* sub =
+        channel->add_subcommand("test", "Send a test request through one channel or many; exit 1 if any test fails");
     a->id_opt = sub->add_option("ID", a->id, "Id of the channel")->check(kPositiveInt);
-    auto* all = sub->add_flag("--all", a->all, "Test every enabled channel");
-    a->id_opt->excludes(all);
-    sub->add_flag("--include-disabled", a->include_disabled, "With --all, test disabled channels too");
-    sub->add_option("--model", a->model, "Model to test with (default: gpt-3.5-turbo if served, else the first model)");
+    auto* all = sub->add_flag("--all", a->all, "Test every channel, whatever its status (One API's scope all)");
+    auto* disabled = sub->add_flag(
+        "--disabled", a->disabled,
+        "Test the automatically disabled channels (re-enabled on success with AutomaticEnableChannelEnabled)");
+    a->id_opt->excludes(all)->excludes(disabled);
+    all->excludes(disabled);
+    sub->add_option("--model", a->model,
+                    "Model to test with when the channel serves it (default gpt-3.5-turbo; else its first model)");
     sub->callback([&ctx, a] { ctx.action = [&ctx, a] { return run_test(ctx, *a); }; });
+  }
+  {
+    auto id = std::make_shared<int64_t>(0);
+    auto all = std::make_shared<bool>(false);
+    CLI::App* sub = channel->add_subcommand(
+        "balance", "Ask upstreams for the balance left (DeepSeek, OpenRouter, SiliconFlow, OpenAI) and store it");
+    auto* id_opt = sub->add_option("ID", *id, "Id of the channel")->check(kPositiveInt);
+    auto* all_opt = sub->add_flag("--all", *all, "Every channel (those without a balance API are listed as such)");
+    id_opt->excludes(all_opt);
+    sub->callback([&ctx, id, all, id_opt] {
+      ctx.action = [&ctx, id, all, id_opt] {
+        if (!given(id_opt) && !*all) return usage_error("channel balance: give a channel ID or --all");
+        return run_balance(ctx, *id, *all);
+      };
+    });
   }
 }
 

@@ -1,15 +1,11 @@
 #include "admin/handlers.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "admin/protocol.hpp"
 #include "admin/routes.hpp"
 #include "core/util.hpp"
 #include "relay/channel_health.hpp"
-#include "relay/channel_test.hpp"
 
 namespace oneapi::admin {
 
@@ -18,49 +14,31 @@ using nlohmann::json;
 
 namespace {
 
-std::string test_model_for(const store::Channel& c, const std::string& requested) {
-  auto models = split_csv(c.models);
-  const std::string wanted = requested.empty() ? "gpt-3.5-turbo" : requested;
-  for (const auto& m : models)
-    if (m == wanted) return m;
-  if (!requested.empty()) return requested;
-  return models.empty() ? wanted : models.front();
+json check_json(const relay::ChannelCheck& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"ok", c.ok},
+          {"response_time_ms", c.response_time_ms},
+          {"error", c.ok ? json(nullptr) : json(c.error)},
+          {"model", c.model},
+          {"answer", c.answer},
+          {"status", c.status}};
+}
+
+json balance_json(const relay::BalanceCheck& b) {
+  return {{"id", b.id},
+          {"name", b.name},
+          {"type", b.type},
+          {"supported", b.supported},
+          {"ok", b.ok},
+          {"balance", b.balance},
+          {"currency", b.currency},
+          {"balance_updated_time", b.updated_time},
+          {"error", b.ok ? json(nullptr) : json(b.error)},
+          {"status", b.status}};
 }
 
 }  // namespace
-
-awaitable<json> AdminApi::test_channel(const store::Channel& c, const std::string& requested) {
-  const std::string model = test_model_for(c, requested);
-  auto r = co_await relay::test_channel(c, model, d_.test_prompt, d_.client);
-  if (r.success) {
-    const int64_t id = c.id, ms = r.response_time_ms, now = unix_now();
-    auto record = [=](store::Store& db) { return db.record_channel_test(id, ms, now); };
-    auto saved = co_await d_.store.run(std::move(record));
-    if (!saved) spdlog::warn("recording the test of channel #{} failed: {}", id, saved.error().message);
-  }
-  // One API: a dead key disables the channel, a slow answer (ChannelDisableThreshold seconds)
-  // too; a passing test brings an auto-disabled channel back. Each only when its option is on.
-  auto catalog = d_.catalog.get();
-  const bool auto_disable = catalog->option("AutomaticDisableChannelEnabled", "false") == "true";
-  const bool auto_enable = catalog->option("AutomaticEnableChannelEnabled", "false") == "true";
-  const int64_t threshold_ms = std::atoll(catalog->option("ChannelDisableThreshold", "5").c_str()) * 1000;
-  std::string disable_reason;
-  if (!r.success && r.upstream_refused && relay::should_disable_channel(r.upstream_error))
-    disable_reason = "channel test failed: " + r.message;
-  else if (r.success && threshold_ms > 0 && r.response_time_ms > threshold_ms)
-    disable_reason = "channel test took " + std::to_string(r.response_time_ms) + " ms, over ChannelDisableThreshold";
-  if (auto_disable && !disable_reason.empty())
-    co_await relay::auto_disable_channel(d_.store, d_.catalog, c.id, disable_reason);
-  else if (auto_enable && r.success && c.status == static_cast<int>(store::ChannelStatus::auto_disabled))
-    co_await relay::auto_enable_channel(d_.store, d_.catalog, c.id);
-  co_return json{{"channel_id", c.id},
-                 {"name", c.name},
-                 {"success", r.success},
-                 {"time", static_cast<double>(r.response_time_ms) / 1000.0},
-                 {"response_time", r.response_time_ms},
-                 {"model", r.model},
-                 {"message", r.message}};
-}
 
 awaitable<void> AdminApi::reload_catalog() { co_await relay::reload_catalog(d_.store, d_.catalog); }
 
@@ -113,26 +91,29 @@ bool is_public(const net::ServerRequest& req) {
 
 }  // namespace
 
-awaitable<json> AdminApi::run_tests(std::vector<int64_t> ids, bool include_disabled, std::string model) {
-  auto load = [ids, include_disabled](store::Store& db) -> Result<std::vector<store::Channel>> {
-    std::vector<store::Channel> out;
-    if (!ids.empty()) {
-      auto c = db.get_channel(ids.front());
-      if (!c) return c.error();
-      out.push_back(*c);
-      return out;
-    }
-    auto all = db.list_channels();
-    if (!all) return all.error();
-    for (auto& c : *all)
-      if (include_disabled || c.status == static_cast<int>(store::ChannelStatus::enabled)) out.push_back(c);
-    return out;
-  };
-  auto targets = co_await d_.store.run(std::move(load));
-  if (!targets) co_return fail(targets.error());
+awaitable<json> AdminApi::run_tests(std::optional<int64_t> id, relay::TestScope scope, std::string model) {
+  if (id) {
+    auto one = co_await d_.tester.check_id(*id, model);
+    if (!one) co_return fail(one.error());
+    co_return ok(check_json(*one));
+  }
+  auto all = co_await d_.tester.check_all(scope, model);
+  if (!all) co_return fail(all.error());
   json results = json::array();
-  for (const auto& c : *targets) results.push_back(co_await test_channel(c, model));
-  if (!ids.empty()) co_return ok(results.at(0));
+  for (const auto& c : *all) results.push_back(check_json(c));
+  co_return ok(results);
+}
+
+awaitable<json> AdminApi::run_balances(std::optional<int64_t> id) {
+  if (id) {
+    auto one = co_await d_.balances.update_id(*id);
+    if (!one) co_return fail(one.error());
+    co_return ok(balance_json(*one));
+  }
+  auto all = co_await d_.balances.update_all();
+  if (!all) co_return fail(all.error());
+  json results = json::array();
+  for (const auto& b : *all) results.push_back(balance_json(b));
   co_return ok(results);
 }
 
@@ -176,11 +157,14 @@ awaitable<bool> AdminApi::serve(net::ServerRequest& req, net::ResponseWriter& wr
   json reply;
   if (matched->immediate)
     reply = std::move(*matched->immediate);
-  else if (matched->test)
-    reply = co_await run_tests(matched->test_ids, matched->test_include_disabled, matched->test_model);
+  else if (matched->network == Matched::Network::test)
+    reply = co_await run_tests(matched->channel_id, matched->test_scope, matched->test_model);
+  else if (matched->network == Matched::Network::balance)
+    reply = co_await run_balances(matched->channel_id);
   else
     reply = co_await d_.store.run(std::move(matched->work));
-  if ((matched->changes || matched->test) && reply.value("success", false)) co_await reload_catalog();
+  const bool touched_channels = matched->changes || matched->network != Matched::Network::none;
+  if (touched_channels && reply.value("success", false)) co_await reload_catalog();
   co_await writer.send(200, net::json_headers(), reply.dump());
   co_return true;
 }

@@ -3,12 +3,14 @@
 // and on the TCP port's /api routes.
 #include <boost/asio/awaitable.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "relay/catalog.hpp"
+#include "relay/channel_balance.hpp"
+#include "relay/channel_test.hpp"
 #include "store/executor.hpp"
 #include "store/models.hpp"
 
@@ -28,8 +30,8 @@ struct Caller {
 struct AdminDeps {
   store::StoreExecutor& store;
   relay::CatalogHolder& catalog;
-  net::HttpClient& client;
-  std::string test_prompt = "Output only your specific model name with no additional text.";
+  relay::ChannelTester& tester;     // channel tests (TEST_PROMPT, POLLING_INTERVAL)
+  relay::BalanceUpdater& balances;  // channel balances
   int64_t start_time = 0;
   bool generate_default_token = true;  // GENERATE_DEFAULT_TOKEN: new users get an unlimited "default" token
 };
@@ -49,8 +51,10 @@ class AdminApi {
 
  private:
   boost::asio::awaitable<bool> serve(net::ServerRequest& req, net::ResponseWriter& writer, Caller caller);
-  boost::asio::awaitable<nlohmann::json> run_tests(std::vector<int64_t> ids, bool include_disabled, std::string model);
-  boost::asio::awaitable<nlohmann::json> test_channel(const store::Channel& channel, const std::string& model);
+  // The envelope of a channel test or balance query (Matched::network).
+  boost::asio::awaitable<nlohmann::json> run_tests(std::optional<int64_t> id, relay::TestScope scope,
+                                                   std::string model);
+  boost::asio::awaitable<nlohmann::json> run_balances(std::optional<int64_t> id);
   AdminDeps d_;
 };
 

@@ -24,7 +24,10 @@
 //   admin  POST   /api/user/ | PUT /api/user/ | DELETE /api/user/{USER} | POST /api/user/manage
 //                 {username, action: disable|enable|delete|promote|demote} | POST /api/user/{USER}/access_token
 //   admin  POST   /api/topup {user_id|username, quota, remark}
-//   admin  GET    /api/channel/… , /api/channel/test[/{id}] ; POST/PUT /api/channel/ ; DELETE /api/channel/{id}
+//   admin  GET    /api/channel/… ; POST/PUT /api/channel/ ; DELETE /api/channel/{id}
+//   admin  GET    /api/channel/test[/{id}][?scope=all|disabled][&model=] -> {id, name, ok, response_time_ms,
+//                 error, model, answer, status} (an array without id) ; /api/channel/update_balance[/{id}]
+//                 -> {id, name, type, supported, ok, balance, currency, balance_updated_time, error, status}
 //   admin  GET    /api/redemption/ | /search | /{id} ; POST (count, name, quota; ?detail=1 rows) ; PUT ; DELETE
 //   admin  GET    /api/log/?type=&username=&token_name=&model_name=&channel=&user_id=&start_timestamp=
 //                 &end_timestamp=&p=&page_size= | /api/log/stat?… ; DELETE /api/log/?target_timestamp=
@@ -37,6 +40,7 @@ namespace oneapi::admin {
 inline constexpr std::string_view kStatus = "/api/status";
 inline constexpr std::string_view kChannel = "/api/channel/";
 inline constexpr std::string_view kChannelTest = "/api/channel/test";
+inline constexpr std::string_view kChannelBalance = "/api/channel/update_balance";
 inline constexpr std::string_view kToken = "/api/token/";
 inline constexpr std::string_view kUser = "/api/user/";
 inline constexpr std::string_view kLog = "/api/log/";

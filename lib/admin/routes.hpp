@@ -11,6 +11,7 @@
 
 #include "admin/handlers.hpp"
 #include "core/result.hpp"
+#include "relay/channel_test.hpp"
 #include "store/models.hpp"
 #include "store/store.hpp"
 
@@ -18,17 +19,19 @@ namespace oneapi::admin {
 
 using nlohmann::json;
 
-// What a matched route needs done. Everything but channel tests is one task on the store thread
-// that returns the envelope; the coroutine that serves the request only hops there and back.
-// (Building requests in plain functions also keeps g++ 12 away from large coroutine frames,
-// where it corrupted locals.)
+// What a matched route needs done. Everything but channel tests and balance queries is one task
+// on the store thread that returns the envelope; the coroutine that serves the request only hops
+// there and back. (Building requests in plain functions also keeps g++ 12 away from large
+// coroutine frames, where it corrupted locals.)
 struct Matched {
+  enum class Network { none, test, balance };  // channel jobs that talk to upstreams
+
   std::optional<json> immediate;            // answer without touching the database
   std::function<json(store::Store&)> work;  // or: run this on the store thread
   bool changes = false;                     // reload the catalog after a success
-  bool test = false;                        // or: channel tests (need the network)
-  std::vector<int64_t> test_ids;            // empty = every channel that qualifies
-  bool test_include_disabled = false;
+  Network network = Network::none;          // or: channel tests / balance queries
+  std::optional<int64_t> channel_id;        // one channel; none = every channel of the scope
+  relay::TestScope test_scope = relay::TestScope::all;
   std::string test_model;
 };
 

@@ -107,17 +107,29 @@ std::optional<Matched> route_channels(const RouteCtx& ctx) {
     });
   if (ctx.is("POST", 1)) return create_channel(ctx.req.body);
   if (ctx.is("PUT", 1)) return update_channel(ctx.req.body);
-  if (ctx.method == "GET" && ctx.n() >= 2 && ctx.n() <= 3 && parts[1] == "test") {
-    Matched t;
-    t.test = true;
-    t.test_model = ctx.req.query_param("model");
-    t.test_include_disabled = ctx.req.query_param("all") == "1";
+  // GET /api/channel/test[/{id}][?scope=all|disabled][&model=M] and
+  // GET /api/channel/update_balance[/{id}]: both wait for the upstreams and answer every result.
+  const bool test = parts.size() >= 2 && parts[1] == "test";
+  const bool balance = parts.size() >= 2 && parts[1] == "update_balance";
+  if (ctx.method == "GET" && ctx.n() <= 3 && (test || balance)) {
+    Matched m;
+    m.network = test ? Matched::Network::test : Matched::Network::balance;
     if (ctx.n() == 3) {
       auto id = parse_id(parts[2]);
       if (!id) return answer(fail(id.error()));
-      t.test_ids.push_back(*id);
+      m.channel_id = *id;
     }
-    return t;
+    if (test) {
+      m.test_model = ctx.req.query_param("model");
+      // One API's scopes: "all" (the default) tests every channel; "disabled" here means the
+      // channels disabled automatically (One API's also takes those disabled by hand).
+      const std::string scope = ctx.req.query_param("scope");
+      if (scope == "disabled")
+        m.test_scope = relay::TestScope::auto_disabled;
+      else if (!scope.empty() && scope != "all")
+        return answer(fail(invalid("scope must be all or disabled")));
+    }
+    return m;
   }
   if (ctx.n() != 2) return std::nullopt;
   auto id = parse_id(parts[1]);

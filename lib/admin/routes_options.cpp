@@ -1,4 +1,6 @@
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 
 #include "admin/routes.hpp"
 #include "billing/ratios.hpp"
@@ -10,7 +12,7 @@ namespace {
 
 // Options oneapictl may set, with how each is validated. Keys ending in Token or Secret are
 // never listed (One API's rule).
-enum class OptionKind { number, boolean, ratio_map, text };
+enum class OptionKind { number, decimal, boolean, ratio_map, text };
 const std::pair<const char*, OptionKind> kOptions[] = {
     {"ModelRatio", OptionKind::ratio_map},
     {"CompletionRatio", OptionKind::ratio_map},
@@ -23,7 +25,7 @@ const std::pair<const char*, OptionKind> kOptions[] = {
     {"QuotaForInviter", OptionKind::number},
     {"QuotaForInvitee", OptionKind::number},
     {"QuotaRemindThreshold", OptionKind::number},
-    {"ChannelDisableThreshold", OptionKind::number},
+    {"ChannelDisableThreshold", OptionKind::decimal},  // seconds, a float in One API
     {"AutomaticDisableChannelEnabled", OptionKind::boolean},
     {"AutomaticEnableChannelEnabled", OptionKind::boolean},
     {"LogConsumeEnabled", OptionKind::boolean},
@@ -61,6 +63,13 @@ Result<void> validate_option(const std::string& key, const std::string& value) {
         if (ec != std::errc() || p != value.data() + value.size() || v < 0)
           return invalid(key + " must be a non-negative integer");
         if (key == "QuotaPerUnit" && v == 0) return invalid("QuotaPerUnit must be positive");
+        return {};
+      }
+      case OptionKind::decimal: {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || v < 0)
+          return invalid(key + " must be a non-negative number");
         return {};
       }
       case OptionKind::boolean:

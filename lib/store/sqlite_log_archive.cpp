@@ -35,7 +35,7 @@ Result<std::vector<Column>> columns_of(Db& db, const std::string& schema) {
 Result<void> mirror_schema(Db& db) {
   auto st = db.prepare(
       "SELECT type, name, sql FROM main.sqlite_master WHERE tbl_name = 'logs' AND sql IS NOT NULL "
-      "ORDER BY type DESC");  // the table before its indexes
+      "ORDER BY type DESC");
   if (!st) return st.error();
   std::vector<std::string> statements;
   for (;;) {
@@ -46,15 +46,17 @@ Result<void> mirror_schema(Db& db) {
     if (type == "table") {
       const auto open = sql.find('(');
       if (open == std::string::npos) return Error::make(ErrorKind::internal, "unexpected logs schema: " + sql);
-      statements.push_back("CREATE TABLE IF NOT EXISTS logdb.logs " + sql.substr(open));
+      statements.insert(statements.begin(), "CREATE TABLE IF NOT EXISTS logdb.logs " + sql.substr(open));
     } else if (type == "index") {
       const auto on = sql.find(" ON ");
       if (on == std::string::npos) continue;
       statements.push_back("CREATE INDEX IF NOT EXISTS logdb.\"" + name + "\"" + sql.substr(on));
     }
   }
-  for (const auto& s : statements)
-    if (auto r = db.exec(s); !r) return r;
+  if (statements.empty() || statements.front().rfind("CREATE TABLE", 0) != 0)
+    return Error::make(ErrorKind::internal, "the main database has no logs table");
+  // The table first, then the columns an older log database lacks, then the indexes on them.
+  if (auto r = db.exec(statements.front()); !r) return r;
 
   // A log database made by an older version lacks the columns later migrations added.
   auto main_cols = columns_of(db, "main");
@@ -69,6 +71,8 @@ Result<void> mirror_schema(Db& db) {
     if (!c.default_sql.empty()) add += " DEFAULT " + c.default_sql;
     if (auto r = db.exec(add); !r) return r;
   }
+  for (size_t i = 1; i < statements.size(); ++i)
+    if (auto r = db.exec(statements[i]); !r) return r;
   return {};
 }
 

@@ -407,6 +407,15 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  Result<void> record_channel_balance(int64_t id, double balance, int64_t updated_time) override {
+    if (auto r = run(db_, "UPDATE channels SET balance = ?, balance_updated_time = ? WHERE id = ?", balance,
+                     updated_time, id);
+        !r)
+      return r;
+    if (db_.changes() == 0) return not_found("channel", id);
+    return {};
+  }
+
   // ---- options ----
 
   Result<std::map<std::string, std::string>> list_options() override {

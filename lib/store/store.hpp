@@ -71,6 +71,8 @@ class Store {
   virtual Result<Channel> update_channel(const Channel& c) = 0;
   virtual Result<void> delete_channel(int64_t id) = 0;
   virtual Result<void> record_channel_test(int64_t id, int64_t response_time_ms, int64_t test_time) = 0;
+  // The balance an upstream reported (its own unit: USD, CNY, credits) and when.
+  virtual Result<void> record_channel_balance(int64_t id, double balance, int64_t updated_time) = 0;
   // Health: moves the channel from `from` to `to` (abilities follow) and writes a system log row
   // with `why`, in one transaction; false when the channel was not in `from`.
   virtual Result<bool> set_channel_status_if(int64_t id, ChannelStatus from, ChannelStatus to,

@@ -148,16 +148,45 @@ TEST_CASE("oneapictl --help-all lists the commands of the brief", "[cli]") {
   auto tree = command_tree();
   std::set<std::string> paths;
   for (const auto& c : tree) paths.insert(c.joined());
-  for (const char* expected : {"status",         "channel add",        "channel list",      "channel get",
-                               "channel update", "channel enable",     "channel disable",   "channel delete",
-                               "channel test",   "token create",       "token list",        "token get",
-                               "token update",   "token delete",       "log list",          "cost",
-                               "option get",     "option set",         "option list",       "user list",
-                               "user add",       "user get",           "user update",       "user delete",
-                               "user enable",    "user disable",       "user promote",      "user demote",
-                               "user topup",     "user access-token",  "redemption create", "redemption list",
-                               "redemption get", "redemption disable", "redemption delete", "redemption redeem",
-                               "log stat",       "log purge"})
+  for (const char* expected : {"status",
+                               "channel add",
+                               "channel list",
+                               "channel get",
+                               "channel update",
+                               "channel enable",
+                               "channel disable",
+                               "channel delete",
+                               "channel test",
+                               "channel balance",
+                               "token create",
+                               "token list",
+                               "token get",
+                               "token update",
+                               "token delete",
+                               "log list",
+                               "cost",
+                               "option get",
+                               "option set",
+                               "option list",
+                               "user list",
+                               "user add",
+                               "user get",
+                               "user update",
+                               "user delete",
+                               "user enable",
+                               "user disable",
+                               "user promote",
+                               "user demote",
+                               "user topup",
+                               "user access-token",
+                               "redemption create",
+                               "redemption list",
+                               "redemption get",
+                               "redemption disable",
+                               "redemption delete",
+                               "redemption redeem",
+                               "log stat",
+                               "log purge"})
     CHECK(paths.count(expected) == 1);
   const auto& root = root_of(tree);
   for (const char* flag : {"--socket", "--json", "--version", "--help"})
@@ -237,7 +266,7 @@ TEST_CASE("every command and flag appears in the bash and zsh completions and th
 
   // Exit codes and environment.
   const std::string exit_status = block(man, ".SH EXIT STATUS", {"\n.SH "});
-  for (const char* code : {"\n0\t", "\n1\t", "\n2\t", "\n3\t", "\n4\t"})
+  for (const char* code : {"\n0\t", "\n1\t", "\n2\t", "\n3\t", "\n4\t", "\n5\t"})
     CHECK(exit_status.find(code) != std::string::npos);
   CHECK(block(man, ".SH ENVIRONMENT", {"\n.SH "}).find("ONEAPI_SOCKET") != std::string::npos);
   CHECK(block(man, ".SH FILES", {"\n.SH "}).find("oneapi.sock") != std::string::npos);
@@ -286,7 +315,12 @@ TEST_CASE("oneapictl usage errors exit 2 with one line on stderr", "[cli]") {
       {"channel", "update", "3"},
       {"channel", "test"},
       {"channel", "test", "3", "--all"},
-      {"channel", "test", "3", "--include-disabled"},
+      {"channel", "test", "3", "--disabled"},
+      {"channel", "test", "--all", "--disabled"},
+      {"channel", "test", "--include-disabled"},
+      {"channel", "balance"},
+      {"channel", "balance", "3", "--all"},
+      {"channel", "balance", "x"},
       {"token", "create"},
       {"token", "create", "--name", "x", "--quota", "-1"},
       {"token", "create", "--name", "x", "--expires", "yesterday-ish"},

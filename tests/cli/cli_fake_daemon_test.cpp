@@ -206,9 +206,15 @@ const json kToken = {{"id", 3},
                      {"models", ""},
                      {"subnet", ""}};
 
-json test_result(int64_t id, const std::string& name, bool success, const std::string& message) {
-  return {{"channel_id", id},     {"name", name},      {"success", success}, {"time", 0.25},
-          {"response_time", 250}, {"model", "gpt-4o"}, {"message", message}};
+json test_result(int64_t id, const std::string& name, bool ok, const std::string& message) {
+  return {{"id", id},
+          {"name", name},
+          {"ok", ok},
+          {"response_time_ms", 250},
+          {"error", ok ? json(nullptr) : json(message)},
+          {"model", "gpt-4o"},
+          {"answer", ok ? message : ""},
+          {"status", 1}};
 }
 
 }  // namespace
@@ -277,27 +283,68 @@ TEST_CASE("oneapictl channel test exits 1 when a test fails and 0 when all pass"
   auto j = json::parse(r.out, nullptr, false);
   REQUIRE(j.is_array());
   REQUIRE(j.size() == 2);
-  CHECK(j[1]["success"] == false);
-  CHECK(j[1]["channel_id"] == 2);
+  CHECK(j[1]["ok"] == false);
+  CHECK(j[1]["id"] == 2);
 
   d.ok("GET /api/channel/test",
        json::array({test_result(1, "good", true, "gpt-4o"), test_result(2, "also good", true, "gpt-4o")}));
-  r = d.ctl({"channel", "test", "--all", "--include-disabled", "--model", "gpt-4o"});
+  r = d.ctl({"channel", "test", "--disabled", "--model", "gpt-4o"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("FAILED") == std::string::npos);
   const std::string target = d.last().target;
   CHECK(target.find("model=gpt-4o") != std::string::npos);
-  CHECK(target.find("all=1") != std::string::npos);
+  CHECK(target.find("scope=disabled") != std::string::npos);
 
-  // One channel: --json prints the result object.
+  // One channel: --json prints an array too.
   d.ok("GET /api/channel/test/2", test_result(2, "bad", false, "timeout"));
   r = d.ctl({"--json", "channel", "test", "2"});
   CHECK(r.exit_code == 1);
   j = json::parse(r.out, nullptr, false);
-  REQUIRE(j.is_object());
-  CHECK(j["name"] == "bad");
-  CHECK(j["success"] == false);
+  REQUIRE(j.is_array());
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["name"] == "bad");
+  CHECK(j[0]["ok"] == false);
   CHECK(d.last().target == "/api/channel/test/2");
+}
+
+TEST_CASE("oneapictl channel balance: exit 0 ok, 1 failed, 5 not supported", "[cli][chanops]") {
+  FakeAdmin d;
+  auto item = [](int64_t id, bool supported, bool ok) {
+    return json{{"id", id},
+                {"name", "c" + std::to_string(id)},
+                {"type", supported ? 36 : 50},
+                {"supported", supported},
+                {"ok", ok},
+                {"balance", ok ? 110.0 : 0.0},
+                {"currency", ok ? "CNY" : ""},
+                {"balance_updated_time", ok ? 1700000000 : 0},
+                {"error", ok ? json(nullptr) : json(supported ? "HTTP 401: bad key" : "not supported: no balance API")},
+                {"status", 1}};
+  };
+  d.ok("GET /api/channel/update_balance/1", item(1, true, true));
+  auto r = d.ctl({"channel", "balance", "1"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("110.00 CNY") != std::string::npos);
+  CHECK(d.last().target == "/api/channel/update_balance/1");
+
+  d.ok("GET /api/channel/update_balance/2", item(2, false, false));
+  r = d.ctl({"channel", "balance", "2"});
+  CHECK(r.exit_code == 5);
+  CHECK(r.out.find("not supported") != std::string::npos);
+
+  d.ok("GET /api/channel/update_balance/3", item(3, true, false));
+  r = d.ctl({"--json", "channel", "balance", "3"});
+  CHECK(r.exit_code == 1);
+  auto j = json::parse(r.out, nullptr, false);
+  REQUIRE(j.is_array());
+  CHECK(j[0]["error"] == "HTTP 401: bad key");
+
+  d.ok("GET /api/channel/update_balance", json::array({item(1, true, true), item(2, false, false)}));
+  CHECK(d.ctl({"channel", "balance", "--all"}).exit_code == 0);
+  d.ok("GET /api/channel/update_balance", json::array({item(2, false, false)}));
+  CHECK(d.ctl({"channel", "balance", "--all"}).exit_code == 5);
+  d.ok("GET /api/channel/update_balance", json::array({item(1, true, true), item(3, true, false)}));
+  CHECK(d.ctl({"channel", "balance", "--all"}).exit_code == 1);
 }
 
 TEST_CASE("oneapictl maps the envelope's code to exit codes", "[cli]") {

@@ -74,7 +74,7 @@ void reply_ok(MockReply& r) {
 void stream_ok(MockReply& r) {
   r.status = 200;
   r.headers = {{"Content-Type", "text/event-stream"}};
-  for (auto& e : openai_stream_events({"Hello ", "from ", "B"}, true, 12, 3)) r.chunks.push_back({0, e});
+  for (auto& e : openai_stream_events({"Hello from B"}, true, 12, 3)) r.chunks.push_back({0, e});
 }
 
 void json_error(MockReply& r, int status, const std::string& message) {

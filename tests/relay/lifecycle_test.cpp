@@ -156,7 +156,7 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   int64_t ok_id = g.add_channel(good.base_url());
   auto one = g.daemon.ctl({"--json", "channel", "test", std::to_string(ok_id)});
   CHECK(one.exit_code == 0);
-  CHECK(json::parse(one.out)["success"] == true);
+  CHECK(json::parse(one.out).at(0)["ok"] == true);
   CHECK(db_int(g.db(), "SELECT test_time FROM channels WHERE id=" + std::to_string(ok_id)) > 0);
   // The test request is a real chat request with TEST_PROMPT.
   auto sent = json::parse(good.requests().at(0).body);
@@ -169,16 +169,16 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   auto results = json::parse(all.out);
   REQUIRE(results.size() == 2);
   for (auto& r : results) {
-    if (r["channel_id"] == bad_id) {
-      CHECK(r["success"] == false);
-      CHECK(r["message"].get<std::string>().find("Incorrect API key") != std::string::npos);
+    if (r["id"] == bad_id) {
+      CHECK(r["ok"] == false);
+      CHECK(r["error"].get<std::string>().find("Incorrect API key") != std::string::npos);
     } else {
-      CHECK(r["success"] == true);
+      CHECK(r["ok"] == true);
     }
   }
   CHECK(g.daemon.ctl({"channel", "test", "999"}).exit_code == 4);
-  CHECK(g.daemon.ctl({"channel", "disable", std::to_string(bad_id)}).exit_code == 0);
-  CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);  // disabled ones are skipped
+  CHECK(g.daemon.ctl({"channel", "delete", std::to_string(bad_id)}).exit_code == 0);
+  CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);
 }
 
 TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start; logs hold no secrets",

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <chrono>
+#include <csignal>
 #include <ctime>
 #include <future>
 #include <thread>

@@ -31,7 +31,8 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   }
   // A developer's own settings must not leak into the daemon under test.
   for (const char* k : {"PORT", "SQLITE_PATH", "ONEAPI_SOCKET", "RELAY_TIMEOUT", "STREAMING_TIMEOUT",
-                        "INITIAL_ROOT_TOKEN", "INITIAL_ROOT_ACCESS_TOKEN", "SHUTDOWN_TIMEOUT"})
+                        "INITIAL_ROOT_TOKEN", "INITIAL_ROOT_ACCESS_TOKEN", "SHUTDOWN_TIMEOUT", "CHANNEL_TEST_FREQUENCY",
+                        "CHANNEL_UPDATE_FREQUENCY", "POLLING_INTERVAL", "NODE_TYPE", "TEST_PROMPT"})
     all.erase(k);
   for (auto& [k, v] : extra) all[k] = v;
   std::vector<std::string> out;

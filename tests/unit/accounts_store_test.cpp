@@ -17,7 +17,7 @@ namespace {
 
 struct Accounts {
   test::TempDir dir{"oneapi-accounts-"};
-  std::unique_ptr<Store> db = open_sqlite_store(StoreOptions{dir.file("oneapi.db"), 3000});
+  std::unique_ptr<Store> db = open_sqlite_store(StoreOptions{dir.file("oneapi.db"), 3000, {}});
 
   User add(const std::string& name, int64_t quota = 0, const std::string& aff = "", bool default_token = false) {
     NewUser n;

@@ -8,7 +8,7 @@
 
 TEST_CASE("store hop moves a capturing lambda once and returns its result", "[unit][executor]") {
   boost::asio::io_context ioc;
-  oneapi::store::StoreExecutor ex(oneapi::store::open_sqlite_store({":memory:", 1000}));
+  oneapi::store::StoreExecutor ex(oneapi::store::open_sqlite_store({":memory:", 1000, {}}));
   size_t total = 0;
   boost::asio::co_spawn(
       ioc,

@@ -31,7 +31,7 @@ int64_t count(const std::string& path, const std::string& sql) {
 
 void exec(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK);
   char* msg = nullptr;
   const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
   INFO((msg ? msg : ""));

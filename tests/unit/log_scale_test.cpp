@@ -56,9 +56,9 @@ std::string plan_of(sqlite::Db& db, const LogFilter& f) {
 TEST_CASE("a million log rows: every filtered page is read off an index", "[store][logs][scale]") {
   test::TempDir dir("oneapi-logs-");
   const std::string path = dir.file("oneapi.db");
-  open_sqlite_store(StoreOptions{path, 3000}).reset();  // creates the schema
+  open_sqlite_store(StoreOptions{path, 3000, {}}).reset();  // creates the schema
   fill(path);
-  auto store = open_sqlite_store(StoreOptions{path, 3000});
+  auto store = open_sqlite_store(StoreOptions{path, 3000, {}});
 
   LogFilter none, type, user, username, token, model, channel, range, old_range, type_range, user_range, mixed;
   type.type = 2;

@@ -26,7 +26,7 @@ struct Fixture {
   std::string path = dir.file("data/nested/oneapi.db");  // parents do not exist yet
   std::unique_ptr<Store> db = open();
 
-  std::unique_ptr<Store> open() { return open_sqlite_store(StoreOptions{path, 3000}); }
+  std::unique_ptr<Store> open() { return open_sqlite_store(StoreOptions{path, 3000, {}}); }
   void reopen() {
     db.reset();
     db = open();
@@ -197,7 +197,7 @@ TEST_CASE("store: opening an unusable path throws", "[store]") {
     REQUIRE(f);
     std::fclose(f);
   }
-  CHECK_THROWS(open_sqlite_store(StoreOptions{blocker + "/sub/oneapi.db", 100}));
+  CHECK_THROWS(open_sqlite_store(StoreOptions{blocker + "/sub/oneapi.db", 100, {}}));
 }
 
 TEST_CASE("store: ensure_root creates root and the initial token once", "[store]") {
