@@ -9,7 +9,7 @@ _oneapictl_words() {
     case "$1" in
         "") echo "status channel token log cost option user redemption" ;;
         "status") echo "--help" ;;
-        "channel") echo "list get add update enable disable delete test balance" ;;
+        "channel") echo "list get add update enable disable delete test balance types" ;;
         "channel list") echo "--help" ;;
         "channel get") echo "--help" ;;
         "channel add") echo "--type --name --base-url --key --models --group --priority --weight --model-mapping --system-prompt --config --help" ;;
@@ -19,6 +19,7 @@ _oneapictl_words() {
         "channel delete") echo "--help" ;;
         "channel test") echo "--all --disabled --model --help" ;;
         "channel balance") echo "--all --help" ;;
+        "channel types") echo "--help" ;;
         "token") echo "list get create update delete" ;;
         "token list") echo "--user --help" ;;
         "token get") echo "--help" ;;
@@ -99,7 +100,7 @@ _oneapictl() {
             if [[ "$path" == "log list" || "$path" == "log stat" ]]; then
                 COMPREPLY=($(compgen -W "consume topup manage system test all" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "openai azure custom anthropic gemini bedrock aws deepseek openai-compatible" -- "$cur"))
+                COMPREPLY=($(compgen -W "openai api2d azure closeai openai-sb openaimax ohmygpt custom ails aiproxy api2gpt aigc2d anthropic zhipu ai360 openrouter fastgpt gemini moonshot baichuan minimax mistral groq ollama lingyiwanwu stepfun bedrock deepseek cloudflare together doubao novita siliconflow xai ali-bailian openai-compatible gemini-openai-compatible" -- "$cur"))
             fi
             return 0 ;;
         --status)

@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "admin/protocol.hpp"
-#include "channel_types.hpp"
 #include "client.hpp"
 #include "commands/common.hpp"
+#include "core/channel_types.hpp"
 #include "output.hpp"
 
 namespace oneapi::cli {
@@ -78,7 +78,9 @@ struct ChannelArgs {
 
 // The flags of `channel add` (required ones marked) and `channel update` (all optional).
 void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
-  a.type_opt = sub->add_option("--type", a.type, "Channel type: " + channel_type_names() + ", or One API's number");
+  a.type_opt = sub->add_option("--type", a.type,
+                               "Channel type: a name (e.g. openai, deepseek, doubao) or One API's number; "
+                               "`oneapictl channel types` lists them");
   a.name_opt = sub->add_option("--name", a.name, "Channel name");
   a.base_url_opt =
       sub->add_option("--base-url", a.base_url, "Upstream base URL (default: the type's official URL, if any)");
@@ -105,11 +107,11 @@ void add_channel_flags(CLI::App* sub, ChannelArgs& a, bool for_add) {
 // Builds the POST/PUT body from the flags given; returns an exit code other than 0 on bad input.
 int channel_body(ChannelArgs& a, json& body) {
   if (given(a.type_opt)) {
-    auto type = parse_channel_type(a.type);
+    const ChannelTypeInfo* type = parse_channel_type(a.type);
     if (!type)
-      return usage_error("--type: unknown channel type '" + a.type + "' (use " + channel_type_names() +
-                         " or a number)");
-    body["type"] = *type;
+      return usage_error("--type: unknown channel type '" + a.type +
+                         "' (`oneapictl channel types` lists the names and numbers)");
+    body["type"] = type->type;
   }
   if (given(a.name_opt)) body["name"] = a.name;
   if (given(a.base_url_opt)) body["base_url"] = a.base_url;
@@ -161,6 +163,43 @@ int run_list(const Context& ctx) {
     }
     t.print("no channels");
   });
+}
+
+std::string modes_text(unsigned modes) {
+  if (modes == kModeAll) return "all";
+  std::string out;
+  for (auto [bit, name] :
+       {std::pair{kModeChat, "chat"}, {kModeCompletions, "completions"}, {kModeEmbeddings, "embeddings"}})
+    if (modes & bit) out += (out.empty() ? "" : ",") + std::string(name);
+  return out;
+}
+
+// The channel types this oneapictl knows; the daemon built with it serves the same table.
+int run_types(const Context& ctx) {
+  if (ctx.json) {
+    json list = json::array();
+    for (const auto& t : channel_types()) {
+      json aliases = json::array();
+      for (auto alias : t.aliases)
+        if (!alias.empty()) aliases.push_back(alias);
+      list.push_back({{"type", t.type},
+                      {"name", t.name},
+                      {"aliases", aliases},
+                      {"display_name", t.display_name},
+                      {"default_base_url", t.default_base_url},
+                      {"adaptor", t.adaptor},
+                      {"auth_header", t.auth_header},
+                      {"modes", modes_text(t.modes)}});
+    }
+    print_json(list);
+    return kExitOk;
+  }
+  Table table({"TYPE", "NAME", "PROVIDER", "ADAPTOR", "DEFAULT BASE URL"});
+  for (const auto& t : channel_types())
+    table.add({std::to_string(t.type), std::string(t.name), std::string(t.display_name), std::string(t.adaptor),
+               t.default_base_url.empty() ? "(give --base-url)" : std::string(t.default_base_url)});
+  table.print("no channel types");
+  return kExitOk;
 }
 
 struct TestArgs {
@@ -309,6 +348,11 @@ void setup_channel(CLI::App& app, Context& ctx) {
         return show(ctx, r, [&](const json&) { std::cout << "channel #" << *id << " deleted\n"; });
       };
     });
+  }
+  {
+    CLI::App* sub =
+        channel->add_subcommand("types", "List the channel types (names, One API numbers, default base URLs)");
+    sub->callback([&ctx] { ctx.action = [&ctx] { return run_types(ctx); }; });
   }
   {
     auto a = std::make_shared<TestArgs>();

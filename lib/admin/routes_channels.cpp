@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "admin/routes.hpp"
+#include "core/channel_types.hpp"
 #include "core/util.hpp"
 #include "relay/adaptor.hpp"
 
@@ -9,7 +10,9 @@ namespace oneapi::admin {
 namespace {
 
 Result<void> validate_channel(const store::Channel& c) {
-  if (!relay::adaptor_for(c.type)) return invalid("channel type " + std::to_string(c.type) + " is not supported");
+  const ChannelTypeInfo* type = find_channel_type(c.type);
+  if (!type || !relay::adaptor_named(type->adaptor))
+    return invalid("channel type " + std::to_string(c.type) + " is not supported (see `oneapictl channel types`)");
   if (trim(c.name).empty()) return invalid("channel name is required");
   if (trim(c.key).empty()) return invalid("channel key is required");
   if (split_csv(c.models).empty()) return invalid("channel models are required (comma-separated)");
@@ -25,9 +28,13 @@ Result<void> validate_channel(const store::Channel& c) {
     for (auto& [k, v] : m.items())
       if (!v.is_string()) return invalid("model_mapping value of \"" + k + "\" must be a string");
   }
-  if (!c.config.empty()) {
-    auto cfg = json::parse(c.config, nullptr, false);
+  const bool needs_user_id = type->path_prefix.find(kUserIdPlaceholder) != std::string_view::npos;
+  if (!c.config.empty() || needs_user_id) {
+    auto cfg = json::parse(c.config.empty() ? "{}" : c.config, nullptr, false);
     if (cfg.is_discarded() || !cfg.is_object()) return invalid("config must be a JSON object");
+    if (needs_user_id && !(cfg.contains("user_id") && cfg["user_id"].is_string() &&
+                           !cfg["user_id"].get_ref<const std::string&>().empty()))
+      return invalid(std::string(type->display_name) + " channels need config.user_id (the account id)");
     for (const char* key : {"rate_limit", "ratelimit"})
       if (cfg.contains(key) && !(cfg[key].is_number_integer() && cfg[key].get<int64_t>() >= 0))
         return invalid(std::string("config.") + key + " must be a non-negative integer (requests per minute)");

@@ -84,6 +84,8 @@ class Adaptor {
 
 // The adaptor serving a channel type, or nullptr.
 const Adaptor* adaptor_for(int channel_type);
+// The adaptor of a name in core/channel_types.cpp's adaptor column, or nullptr.
+const Adaptor* adaptor_named(std::string_view name);
 // Default base URL of a channel type ("" when the user must give one).
 std::string_view default_base_url(int channel_type);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "core/channel_types.hpp"
 #include "net/sse.hpp"
 
 namespace oneapi::relay::adaptors::openai {
@@ -113,11 +114,32 @@ class OpenAiStreamDecoder final : public StreamDecoder {
   StreamSummary summary_;
 };
 
-std::string join_url(std::string_view base, std::string_view path) {
+// "https://host/v1" + "/v1/chat/completions": users paste either form; accept both (likewise for a
+// type's own prefix, e.g. a Doubao base ending in /api/v3).
+std::string join_url(std::string_view base, std::string_view prefix, std::string_view rest) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
-  // "https://host/v1" + "/v1/chat/completions": users paste either form; accept both.
-  if (base.size() >= 3 && base.substr(base.size() - 3) == "/v1" && path.substr(0, 4) == "/v1/") path.remove_prefix(3);
-  return std::string(base) + std::string(path);
+  if (!prefix.empty() && base.ends_with(prefix)) base.remove_suffix(prefix.size());
+  return std::string(base) + std::string(prefix) + std::string(rest);
+}
+
+unsigned mode_bit(RelayMode mode) {
+  switch (mode) {
+    case RelayMode::chat_completions:
+      return kModeChat;
+    case RelayMode::completions:
+      return kModeCompletions;
+    case RelayMode::embeddings:
+      return kModeEmbeddings;
+  }
+  return 0;
+}
+
+// The channel config's "user_id" (Cloudflare's account id), or "".
+std::string config_user_id(const store::Channel& channel) {
+  auto cfg = json::parse(channel.config, nullptr, false);
+  if (!cfg.is_object()) return "";
+  auto v = cfg.find("user_id");
+  return v != cfg.end() && v->is_string() ? v->get<std::string>() : "";
 }
 
 class OpenAiAdaptor final : public Adaptor {
@@ -127,12 +149,9 @@ class OpenAiAdaptor final : public Adaptor {
   Result<UpstreamRequest> build_request(const AdaptorContext& ctx, const json& body,
                                         std::string_view raw_body) const override {
     UpstreamRequest r;
-    std::string base = ctx.channel->base_url;
-    if (base.empty()) base = std::string(default_base_url(ctx.channel->type));
-    if (base.empty()) return Error::make(ErrorKind::invalid_request, "channel has no base URL", "invalid_channel");
-    std::string_view path = ctx.request_path;
-    if (ctx.channel->type == 50 && path.substr(0, 3) == "/v1") path.remove_prefix(3);  // OpenAICompatible
-    r.url = ctx.channel->type == 50 ? std::string(base) + std::string(path) : join_url(base, path);
+    auto url = upstream_url(ctx);
+    if (!url) return url.error();
+    r.url = std::move(*url);
     r.headers.push_back({"Authorization", "Bearer " + ctx.channel->key});
     r.headers.push_back({"Content-Type", "application/json"});
     r.headers.push_back({"Accept", ctx.stream ? "text/event-stream" : "application/json"});
@@ -156,6 +175,32 @@ class OpenAiAdaptor final : public Adaptor {
 };
 
 }  // namespace
+
+Result<std::string> upstream_url(const AdaptorContext& ctx) {
+  const store::Channel& channel = *ctx.channel;
+  const ChannelTypeInfo* type = find_channel_type(channel.type);
+  if (!type) return Error::make(ErrorKind::invalid_request, "unknown channel type", "invalid_channel");
+  if (!(type->modes & mode_bit(ctx.mode)))
+    return Error::make(ErrorKind::invalid_request,
+                       std::string(type->display_name) + " channels do not serve " + ctx.request_path,
+                       "unsupported_relay_mode");
+  std::string base = channel.base_url.empty() ? std::string(type->default_base_url) : channel.base_url;
+  if (base.empty()) return Error::make(ErrorKind::invalid_request, "channel has no base URL", "invalid_channel");
+  if (ctx.mode == RelayMode::chat_completions && !type->chat_path.empty()) return join_url(base, "", type->chat_path);
+
+  std::string prefix(type->path_prefix);
+  if (auto at = prefix.find(kUserIdPlaceholder); at != std::string::npos) {
+    const std::string user_id = config_user_id(channel);
+    if (user_id.empty())
+      return Error::make(ErrorKind::invalid_request,
+                         std::string(type->display_name) + " channel needs config.user_id (the account id)",
+                         "invalid_channel");
+    prefix.replace(at, kUserIdPlaceholder.size(), user_id);
+  }
+  std::string_view rest = ctx.request_path;
+  if (rest.starts_with("/v1/") || rest == "/v1") rest.remove_prefix(3);
+  return join_url(base, prefix, rest);
+}
 
 Error parse_upstream_error(int status, std::string_view body) {
   Error e;

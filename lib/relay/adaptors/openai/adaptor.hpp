@@ -6,6 +6,10 @@ namespace oneapi::relay::adaptors::openai {
 // OpenAI and every OpenAI-compatible upstream (Bearer auth, OpenAI wire format).
 const Adaptor& instance();
 
+// The upstream URL for the channel's type: its base URL (or the type's default) and the client's
+// path with "/v1" replaced by the type's path prefix; an error for modes the type does not serve.
+Result<std::string> upstream_url(const AdaptorContext& ctx);
+
 // One API's upstream error rules: the message from the upstream JSON, retry on 429, 5xx and
 // anything but 400 and 2xx.
 Error parse_upstream_error(int status, std::string_view body);
