@@ -150,6 +150,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--ready-file", cfg.ready_file, "Write {pid, port, admin_socket} as JSON here once listening");
   app.add_option("--threads", cfg.threads, "I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
+  bool check_only = false;
+  app.add_flag("--check-config", check_only,
+               "Check the configuration, directories and database (read-only), print the result and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -161,5 +164,6 @@ int main(int argc, char** argv) {
   }
   if (cfg.sqlite_path.empty()) cfg.sqlite_path = cfg.data_dir + "/one-api.db";
   if (cfg.admin_socket.empty()) cfg.admin_socket = cfg.data_dir + "/oneapi.sock";
+  if (check_only) return oneapi::daemon::check_config(cfg);
   return oneapi::daemon::run(cfg);
 }
