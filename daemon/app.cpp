@@ -22,6 +22,7 @@
 #include "admin/handlers.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/util.hpp"
+#include "json_log_formatter.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -48,7 +49,10 @@ void setup_logging(const Config& cfg) {
         std::make_shared<spdlog::sinks::rotating_file_sink_mt>(cfg.log_dir + "/oneapid.log", 64 * 1024 * 1024, 5));
   }
   auto logger = std::make_shared<spdlog::logger>("oneapid", sinks.begin(), sinks.end());
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (cfg.log_format == "json")
+    logger->set_formatter(make_json_log_formatter());
+  else
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(cfg.log_level));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);

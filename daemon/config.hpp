@@ -13,6 +13,7 @@ struct Config {
   std::string admin_socket;  // default <data_dir>/oneapi.sock; ONEAPI_SOCKET
   std::string log_dir;
   std::string log_level = "info";
+  std::string log_format = "text";  // --log-format / LOG_FORMAT: text or json (one object per line)
   std::string ready_file;
   int threads = 1;
   int sqlite_busy_timeout_ms = 3000;

@@ -97,6 +97,9 @@ int main(int argc, char** argv) {
   cfg.initial_root_access_token = env("INITIAL_ROOT_ACCESS_TOKEN");
   if (!env("TEST_PROMPT").empty()) cfg.test_prompt = env("TEST_PROMPT");
   if (!env("LOG_LEVEL").empty()) cfg.log_level = env("LOG_LEVEL");
+  if (!env("LOG_FORMAT").empty()) cfg.log_format = env("LOG_FORMAT");
+  if (cfg.log_format != "text" && cfg.log_format != "json")
+    errors += "  LOG_FORMAT=" + cfg.log_format + ": not text or json\n";
   cfg.trusted_proxies = env("TRUSTED_PROXIES");
   if (const std::string dsn = env("LOG_SQL_DSN"); !dsn.empty()) {
     if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
@@ -147,6 +150,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-dir", cfg.log_dir, "Also write logs to DIR/oneapid.log (rotated)");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error (env LOG_LEVEL)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--log-format", cfg.log_format, "text, or json: one object per line for log shippers (env LOG_FORMAT)")
+      ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_option("--ready-file", cfg.ready_file, "Write {pid, port, admin_socket} as JSON here once listening");
   app.add_option("--threads", cfg.threads, "I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
