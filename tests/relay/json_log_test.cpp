@@ -10,7 +10,7 @@ using namespace oneapi;
 using namespace oneapi::test;
 using nlohmann::json;
 
-TEST_CASE("--log-format json writes one JSON object per line with the request's fields", "[e2e][log-format]") {
+TEST_CASE("LOG_FORMAT=json writes one JSON object per line with the request's fields", "[e2e][log-format]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
     r.headers = {{"Content-Type", "application/json"}};
     r.body = openai_chat_body("hi", 7, 2);
