@@ -30,6 +30,7 @@
 #include "relay/channel_balance.hpp"
 #include "relay/channel_test.hpp"
 #include "relay/relay.hpp"
+#include "sd_notify.hpp"
 #include "store/executor.hpp"
 #include "store/migrations.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -335,6 +336,7 @@ int run(const Config& cfg) {
   spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION, cfg.listen_address,
                port, cfg.admin_socket, cfg.sqlite_path);
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
+  sd_notify("READY=1");
 
   if (cfg.log_retention_days > 0) asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
   if (!cfg.log_sqlite_path.empty()) {
@@ -351,6 +353,7 @@ int run(const Config& cfg) {
         auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         stopping = true;
+        sd_notify("STOPPING=1");
         spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo,
                      cfg.shutdown_timeout.count());
         api_server.stop_accepting();
