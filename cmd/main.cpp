@@ -7,6 +7,7 @@
 #include "client.hpp"
 #include "commands/channel.hpp"
 #include "commands/common.hpp"
+#include "commands/completion.hpp"
 #include "commands/cost.hpp"
 #include "commands/log.hpp"
 #include "commands/option.hpp"
@@ -99,6 +100,7 @@ int run(int argc, char** argv) {
   setup_option(app, ctx);
   setup_user(app, ctx);
   setup_redemption(app, ctx);
+  setup_completion(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -7,7 +7,7 @@ _oneapictl_global_opts="--socket --json --timeout --help --version"
 # Subcommands (for groups) or flags (for commands), by command path.
 _oneapictl_words() {
     case "$1" in
-        "") echo "status channel token log cost option user redemption" ;;
+        "") echo "status channel token log cost option user redemption completion" ;;
         "status") echo "--help" ;;
         "channel") echo "list get add update enable disable delete test balance types" ;;
         "channel list") echo "--help" ;;
@@ -54,13 +54,14 @@ _oneapictl_words() {
         "redemption disable") echo "--help" ;;
         "redemption delete") echo "--help" ;;
         "redemption redeem") echo "--user --help" ;;
+        "completion") echo "--help" ;;
     esac
 }
 
 # Flags that take no value; every other flag takes one.
 _oneapictl_is_switch() {
     case "$1" in
-        --json|--help|-h|--version|--all|--include-disabled|--unlimited|--csv) return 0 ;;
+        --json|--help|-h|--version|--all|--disabled|--unlimited|--csv) return 0 ;;
     esac
     return 1
 }
@@ -127,6 +128,11 @@ _oneapictl() {
         local keys
         keys=$(oneapictl option list --json 2>/dev/null | sed -n 's/^ *"key": "\(.*\)",\{0,1\}$/\1/p')
         COMPREPLY=($(compgen -W "$keys" -- "$cur"))
+        return 0
+    fi
+
+    if [[ "$path" == "completion" && "$prev" == completion && "$cur" != -* ]]; then
+        COMPREPLY=($(compgen -W "bash zsh fish" -- "$cur"))
         return 0
     fi
 
