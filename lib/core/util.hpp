@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ bool ip_in_subnets(std::string_view ip, std::string_view subnets);
 std::string client_ip(std::string_view peer_ip, std::string_view forwarded_for, std::string_view trusted_proxies);
 // Validates a comma-separated CIDR list; returns the offending item or empty.
 std::string invalid_subnet_item(std::string_view subnets);
+
+// Lowercase hex of raw bytes (digests, salts, signatures).
+std::string to_hex(const unsigned char* data, size_t n);
+std::string base64_encode(std::string_view bytes);
+// Standard alphabet; stops at '='; nullopt on any other character outside the alphabet.
+std::optional<std::string> base64_decode(std::string_view text);
 
 // "sk-abcd…wxyz" style, for logs and tables: never the whole secret.
 std::string redact_secret(std::string_view secret);

@@ -1,6 +1,5 @@
 #include "net/http_client.hpp"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <mutex>
@@ -8,6 +7,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/util.hpp"
 #include "net/asio.hpp"
 
 namespace oneapi::net {
@@ -62,14 +62,6 @@ struct Proxy {
   std::string authorization;  // "Basic …" when the URL carried user:password
 };
 
-std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
 Result<Proxy> parse_proxy(const std::string& proxy) {
   if (proxy.rfind("http://", 0) != 0)
     return Error::make(ErrorKind::invalid_request, "RELAY_PROXY must be an http:// URL (HTTP CONNECT proxy)");
@@ -78,7 +70,7 @@ Result<Proxy> parse_proxy(const std::string& proxy) {
   const size_t slash = rest.find('/');
   const size_t at = rest.rfind('@', slash);
   if (at != std::string::npos) {
-    p.authorization = "Basic " + base64(rest.substr(0, at));
+    p.authorization = "Basic " + base64_encode(rest.substr(0, at));
     rest.erase(0, at + 1);
   }
   auto url = parse_url("http://" + rest);

@@ -346,12 +346,9 @@ class SqliteStore final : public Store {
   Result<Channel> update_channel(const Channel& c) override {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
-    int previous_status = 0;
-    {
-      auto old = select_one<Channel>(db_, kSelectChannel, read_channel, c.id);
-      if (!old) return old.error();
-      if (*old) previous_status = (*old)->status;
-    }
+    auto previous_status = select_one<int64_t>(
+        db_, "SELECT status FROM channels WHERE id = ?", [](const Statement& st) { return st.column_int64(0); }, c.id);
+    if (!previous_status) return previous_status.error();
     {
       auto q = db_.query(kUpdateChannel);
       if (!q) return q.error();
@@ -361,7 +358,7 @@ class SqliteStore final : public Store {
     }
     if (db_.changes() == 0) return not_found("channel", c.id);
     if (auto r = rebuild_abilities(c); !r) return r.error();
-    if (auto r = forget_disabled_keys(c, previous_status); !r) return r.error();
+    if (auto r = forget_disabled_keys(c, previous_status->value_or(0)); !r) return r.error();
     if (auto r = tx->commit(); !r) return r.error();
     return get_channel(c.id);
   }
@@ -686,7 +683,7 @@ class SqliteStore final : public Store {
 
   // After an update: keys that are gone are forgotten; a channel enabled by hand again gets all
   // its keys back.
-  Result<void> forget_disabled_keys(const Channel& c, int previous_status) {
+  Result<void> forget_disabled_keys(const Channel& c, int64_t previous_status) {
     if (c.status == static_cast<int>(ChannelStatus::enabled) && previous_status != c.status)
       return run(db_, "DELETE FROM channel_disabled_keys WHERE channel_id = ?", c.id);
     auto current = select_all<std::string>(

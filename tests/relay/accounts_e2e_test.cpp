@@ -48,12 +48,6 @@ json envelope(const HttpResult& r) {
   return json::parse(r.body);
 }
 
-void reply_chat(MockReply& r) {
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body("Hello!", 12, 3);
-}
-
 }  // namespace
 
 TEST_CASE("users through oneapictl: add, get, update, disable, top up, delete", "[e2e][accounts]") {

@@ -12,23 +12,11 @@ using nlohmann::json;
 
 namespace {
 
-void reply_ok(MockReply& r) {
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body("Hello!", 12, 3);
-}
-
 void reply_bad_key(MockReply& r) {
   r.status = 401;
   r.headers = {{"Content-Type", "application/json"}};
   r.body =
       R"({"error":{"message":"Incorrect API key provided: sk-abc***","type":"invalid_request_error","code":"invalid_api_key"}})";
-}
-
-int channel_status(const Gateway& g, int64_t id) {
-  auto r = g.daemon.ctl({"--json", "channel", "get", std::to_string(id)});
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out).at("status").get<int>();
 }
 
 }  // namespace
@@ -38,11 +26,11 @@ TEST_CASE("a channel whose key the upstream rejects is disabled automatically, t
   std::atomic<bool> key_fixed{false};
   MockUpstream dead([&](const net::ServerRequest&, MockReply& r) {
     if (key_fixed)
-      reply_ok(r);
+      reply_chat(r);
     else
       reply_bad_key(r);
   });
-  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;
   const int64_t first = g.add_channel(dead.base_url(), "gpt-4o-mini", {"--priority", "10"});
   const int64_t backup = g.add_channel(healthy.base_url());
@@ -51,13 +39,13 @@ TEST_CASE("a channel whose key the upstream rejects is disabled automatically, t
 
   SECTION("off by default: the channel stays enabled") {
     CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);  // retried on the backup
-    CHECK(channel_status(g, first) == 1);
+    CHECK(g.channel_status(first) == 1);
   }
   SECTION("on: disabled with a log row, traffic moves on, a passing test brings it back") {
     REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
     REQUIRE(g.daemon.ctl({"option", "set", "AutomaticEnableChannelEnabled", "true"}).exit_code == 0);
     CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
-    CHECK(channel_status(g, first) == 3);
+    CHECK(g.channel_status(first) == 3);
     auto why = db_rows(g.db(), "SELECT content FROM logs WHERE type = 4 AND channel = " + std::to_string(first));
     REQUIRE(why.size() == 1);
     CHECK(why[0]["content"].find("disabled automatically") != std::string::npos);
@@ -71,21 +59,21 @@ TEST_CASE("a channel whose key the upstream rejects is disabled automatically, t
 
     // Still broken: the test fails and the channel stays off (exit 1 for cron).
     CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 1);
-    CHECK(channel_status(g, first) == 3);
+    CHECK(g.channel_status(first) == 3);
     key_fixed = true;
     CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 0);
-    CHECK(channel_status(g, first) == 1);
+    CHECK(g.channel_status(first) == 1);
     CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 4 AND content LIKE '%enabled again%'") == 1);
 
     // A channel disabled by hand is not brought back by a test.
     REQUIRE(g.daemon.ctl({"channel", "disable", std::to_string(first)}).exit_code == 0);
     CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 0);
-    CHECK(channel_status(g, first) == 2);
+    CHECK(g.channel_status(first) == 2);
   }
   SECTION("a failing channel test disables it too") {
     REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
     CHECK(g.daemon.ctl({"channel", "test", std::to_string(first)}).exit_code == 1);
-    CHECK(channel_status(g, first) == 3);
+    CHECK(g.channel_status(first) == 3);
   }
 }
 
@@ -98,7 +86,7 @@ TEST_CASE("a channel answering 429 or 5xx rests (Retry-After or the configured t
     if (status == 429) r.headers.push_back({"Retry-After", "2"});
     r.body = R"({"error":{"message":"Rate limit reached","type":"rate_limit_exceeded","code":null}})";
   });
-  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;
   const int64_t first = g.add_channel(busy.base_url(), "gpt-4o-mini", {"--priority", "10"});
   const std::string key = g.add_token(10'000'000);
@@ -109,8 +97,8 @@ TEST_CASE("a channel answering 429 or 5xx rests (Retry-After or the configured t
     CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
     CHECK(busy.request_count() == 1);
     CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
-    CHECK(busy.request_count() == 1);      // resting
-    CHECK(channel_status(g, first) == 1);  // not disabled
+    CHECK(busy.request_count() == 1);     // resting
+    CHECK(g.channel_status(first) == 1);  // not disabled
     std::this_thread::sleep_for(std::chrono::milliseconds(2300));
     CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
     CHECK(busy.request_count() == 2);  // back in rotation

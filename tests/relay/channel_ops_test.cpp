@@ -40,10 +40,8 @@ void set_option(const Gateway& g, const std::string& key, const std::string& val
   REQUIRE(g.daemon.ctl({"option", "set", key, value}).exit_code == 0);
 }
 
-void reply_chat(MockReply& r, const std::string& answer = "gpt-4o-mini") {
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body(answer, 10, 3);
-}
+// A channel test's answer: the model names itself, as TEST_PROMPT asks.
+void reply_model_name(MockReply& r, const std::string& answer = "gpt-4o-mini") { reply_chat(r, answer, 10, 3); }
 
 void reply_bad_key(MockReply& r) {
   r.status = 401;
@@ -92,7 +90,7 @@ struct Arrivals {
 }  // namespace
 
 TEST_CASE("channel test --all: a line per channel, --json an array, exit 1 when any channel fails", "[e2e][chanops]") {
-  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_model_name(r); });
   MockUpstream bad([](const net::ServerRequest&, MockReply& r) { reply_bad_key(r); });
   Gateway g(Env{{"TEST_PROMPT", "Say OK"}});
   const int64_t good_id = add(g, "openai", good.base_url(), "gpt-4o-mini,gpt-4o", "good");
@@ -161,7 +159,7 @@ TEST_CASE("a channel test slower than ChannelDisableThreshold fails, and disable
           "[e2e][chanops]") {
   MockUpstream slow([](const net::ServerRequest&, MockReply& r) {
     r.delay_before_headers_ms = 700;
-    reply_chat(r);
+    reply_model_name(r);
   });
   Gateway g;
   const int64_t id = add(g, "openai", slow.base_url());
@@ -187,10 +185,10 @@ TEST_CASE("channel test --disabled re-enables an auto-disabled channel that pass
     if (broken)
       reply_bad_key(r);
     else
-      reply_chat(r);
+      reply_model_name(r);
   });
-  MockUpstream by_hand([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
-  MockUpstream live([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream by_hand([](const net::ServerRequest&, MockReply& r) { reply_model_name(r); });
+  MockUpstream live([](const net::ServerRequest&, MockReply& r) { reply_model_name(r); });
   Gateway g;
   const int64_t auto_id = add(g, "openai", flaky.base_url());
   const int64_t hand_id = add(g, "openai", by_hand.base_url());
@@ -235,7 +233,7 @@ TEST_CASE("CHANNEL_TEST_FREQUENCY tests every channel on a schedule, POLLING_INT
   Arrivals good_at, dead_at;
   MockUpstream good([&](const net::ServerRequest&, MockReply& r) {
     good_at.note();
-    reply_chat(r);
+    reply_model_name(r);
   });
   MockUpstream dead([&](const net::ServerRequest&, MockReply& r) {
     dead_at.note();
@@ -272,7 +270,7 @@ TEST_CASE("CHANNEL_TEST_FREQUENCY tests every channel on a schedule, POLLING_INT
 TEST_CASE("SIGTERM does not wait for a scheduled channel test in flight", "[e2e][chanops]") {
   MockUpstream slow([](const net::ServerRequest&, MockReply& r) {
     r.delay_before_headers_ms = 20'000;
-    reply_chat(r);
+    reply_model_name(r);
   });
   Gateway g(Env{{"CHANNEL_TEST_FREQUENCY", "0.01"}, {"SHUTDOWN_TIMEOUT", "30"}});
   add(g, "openai", slow.base_url());
@@ -283,7 +281,7 @@ TEST_CASE("SIGTERM does not wait for a scheduled channel test in flight", "[e2e]
 }
 
 TEST_CASE("NODE_TYPE=slave runs no channel schedule", "[e2e][chanops]") {
-  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_model_name(r); });
   Gateway g(Env{{"CHANNEL_TEST_FREQUENCY", "0.005"}, {"CHANNEL_UPDATE_FREQUENCY", "0.005"}, {"NODE_TYPE", "slave"}});
   add(g, "openai", good.base_url());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // five periods
@@ -333,7 +331,7 @@ TEST_CASE("channel balance asks DeepSeek, OpenRouter, SiliconFlow and OpenAI and
     if (req.path == "/v1/dashboard/billing/usage") return reply_json(r, kOpenAIUsage);
     r.status = 404;
   });
-  MockUpstream compatible([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream compatible([](const net::ServerRequest&, MockReply& r) { reply_model_name(r); });
   Gateway g;
   const int64_t ds = add(g, "deepseek", deepseek.base_url(), "deepseek-chat");
   const int64_t orouter = add(g, "20", openrouter.base_url());

@@ -20,6 +20,12 @@ std::string openai_chat_body(const std::string& content, int prompt_tokens, int 
   return j.dump();
 }
 
+void reply_chat(MockReply& r, const std::string& content, int prompt_tokens, int completion_tokens) {
+  r.status = 200;
+  r.headers = {{"Content-Type", "application/json"}};
+  r.body = openai_chat_body(content, prompt_tokens, completion_tokens);
+}
+
 std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage, int prompt_tokens,
                                               int completion_tokens) {
   std::vector<std::string> out;
@@ -64,6 +70,12 @@ int64_t Gateway::add_channel(const std::string& base_url, const std::string& mod
   auto r = daemon.ctl(args);
   if (r.exit_code != 0) throw std::runtime_error("channel add failed: " + r.err + r.out);
   return nlohmann::json::parse(r.out).at("id").get<int64_t>();
+}
+
+int Gateway::channel_status(int64_t id) const {
+  auto r = daemon.ctl({"--json", "channel", "get", std::to_string(id)});
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out).at("status").get<int>();
 }
 
 std::string Gateway::add_token(int64_t quota, const std::vector<std::string>& extra) {

@@ -12,6 +12,8 @@ namespace oneapi::test {
 
 // An OpenAI chat.completion answer with usage.
 std::string openai_chat_body(const std::string& content, int prompt_tokens, int completion_tokens);
+// Makes `r` a 200 chat.completion answer with usage (what most mocks reply).
+void reply_chat(MockReply& r, const std::string& content = "Hello!", int prompt_tokens = 12, int completion_tokens = 3);
 // chat.completion.chunk events, one per word, optionally followed by a usage chunk, then [DONE].
 std::vector<std::string> openai_stream_events(const std::vector<std::string>& words, bool with_usage,
                                               int prompt_tokens = 0, int completion_tokens = 0);
@@ -27,6 +29,8 @@ struct Gateway {
                       const std::vector<std::string>& extra = {});
   // Creates a token; quota < 0 means unlimited. Returns the full "sk-…" key.
   std::string add_token(int64_t quota = -1, const std::vector<std::string>& extra = {});
+  // The channel's status as `oneapictl channel get` reports it (1 enabled, 2 by hand, 3 automatically).
+  int channel_status(int64_t id) const;
   int port() const { return daemon.port(); }
   std::string db() const { return daemon.db_path(); }
 };

@@ -65,12 +65,6 @@ class ResettingServer {
   std::thread thread_;
 };
 
-void reply_ok(MockReply& r) {
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body("Hello from B", 12, 3);
-}
-
 void stream_ok(MockReply& r) {
   r.status = 200;
   r.headers = {{"Content-Type", "text/event-stream"}};
@@ -98,7 +92,7 @@ Outcome run_fault(const std::function<void(MockReply&)>& fault, bool stream, Env
     if (req.body.find("\"stream\":true") != std::string::npos)
       stream_ok(r);
     else
-      reply_ok(r);
+      reply_chat(r, "Hello from B");
   });
   Gateway g(std::move(env));
   const int64_t a_id =
@@ -157,7 +151,7 @@ TEST_CASE("fault matrix: errors before the answer move the request to the backup
   }
   SECTION("TCP reset") {
     ResettingServer reset;
-    auto o = run_fault([](MockReply& r) { reply_ok(r); }, false, {}, reset.base_url());
+    auto o = run_fault([](MockReply& r) { reply_chat(r, "Hello from B"); }, false, {}, reset.base_url());
     CHECK(served_by_b(o));
     CHECK(reset.resets() >= 1);
     CHECK((o.b_tried == 1 && o.a_status == 1));
@@ -165,7 +159,7 @@ TEST_CASE("fault matrix: errors before the answer move the request to the backup
   SECTION("no response at all (RELAY_TIMEOUT)") {
     auto o = run_fault(
         [](MockReply& r) {
-          reply_ok(r);
+          reply_chat(r, "Hello from B");
           r.delay_before_headers_ms = 3000;
         },
         false, Env{{"RELAY_TIMEOUT", "1"}});

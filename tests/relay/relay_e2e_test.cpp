@@ -12,12 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-void reply_chat(MockReply& r, const std::string& content = "Hello!", int prompt = 12, int completion = 3) {
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body(content, prompt, completion);
-}
-
 void reply_stream(MockReply& r, const std::vector<std::string>& words, bool with_usage, int prompt = 12,
                   int completion = 4, int delay_ms = 0) {
   r.status = 200;

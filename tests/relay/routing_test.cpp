@@ -15,22 +15,10 @@ using nlohmann::json;
 
 namespace {
 
-void reply_ok(MockReply& r) {
-  r.status = 200;
-  r.headers = {{"Content-Type", "application/json"}};
-  r.body = openai_chat_body("Hello!", 12, 3);
-}
-
 void reply_500(MockReply& r) {
   r.status = 500;
   r.headers = {{"Content-Type", "application/json"}};
   r.body = R"({"error":{"message":"upstream broke","type":"server_error","code":null}})";
-}
-
-int channel_status(const Gateway& g, int64_t id) {
-  auto r = g.daemon.ctl({"--json", "channel", "get", std::to_string(id)});
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out).at("status").get<int>();
 }
 
 // A mock that fails every request and remembers the order in which the gateway reached it.
@@ -74,7 +62,7 @@ TEST_CASE("failover: a later retry with nothing left below goes back up, and ski
           "[e2e][routing]") {
   std::vector<std::string> order;
   Failing top(order, "top"), low(order, "low");
-  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream good([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;  // 5xx rests a channel for 30 s by default
   g.add_channel(top.mock.base_url(), "gpt-4o-mini", {"--priority", "10"});
   g.add_channel(low.mock.base_url(), "gpt-4o-mini", {"--priority", "0"});
@@ -98,7 +86,7 @@ TEST_CASE("ENABLE_METRIC: one error does not disable a channel; a bad success ra
     if (broken)
       reply_500(r);
     else
-      reply_ok(r);
+      reply_chat(r);
   });
   Gateway g(Env{{"ENABLE_METRIC", "true"},
                 {"METRIC_QUEUE_SIZE", "4"},
@@ -110,11 +98,11 @@ TEST_CASE("ENABLE_METRIC: one error does not disable a channel; a bad success ra
   for (int i = 0; i < 3; ++i) CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
   broken = true;
   CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 500);
-  CHECK(channel_status(g, id) == 1);  // 3 of 4 succeeded
+  CHECK(g.channel_status(id) == 1);  // 3 of 4 succeeded
   CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 500);
-  CHECK(channel_status(g, id) == 1);  // 2 of 4: at the threshold, not below
+  CHECK(g.channel_status(id) == 1);  // 2 of 4: at the threshold, not below
   CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 500);
-  CHECK(channel_status(g, id) == 3);  // 1 of 4
+  CHECK(g.channel_status(id) == 3);  // 1 of 4
   auto why = db_rows(g.db(), "SELECT content FROM logs WHERE type = 4 AND channel = " + std::to_string(id));
   REQUIRE(why.size() == 1);
   CHECK(why[0]["content"].find("success rate") != std::string::npos);
@@ -122,7 +110,7 @@ TEST_CASE("ENABLE_METRIC: one error does not disable a channel; a bad success ra
 
 TEST_CASE("GLOBAL_RELAY_RATE_LIMIT: a token over its limit gets 429 with Retry-After; other tokens do not",
           "[e2e][ratelimit]") {
-  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g(Env{{"GLOBAL_RELAY_RATE_LIMIT", "3"}, {"GLOBAL_RELAY_RATE_LIMIT_DURATION", "60"}});
   g.add_channel(mock.base_url());
   auto token = [&](const std::string& name) {
@@ -165,8 +153,8 @@ TEST_CASE("GLOBAL_API_RATE_LIMIT: /api answers 429 per address once over the lim
 }
 
 TEST_CASE("per-channel rate limit: a channel at its limit is passed over, and 429 when all are", "[e2e][ratelimit]") {
-  MockUpstream small([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
-  MockUpstream other([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream small([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream other([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;
   g.add_channel(small.base_url(), "gpt-4o-mini", {"--priority", "10", "--config", R"({"rate_limit":2})"});
   const std::string key = g.add_token();
@@ -183,7 +171,7 @@ TEST_CASE("per-channel rate limit: a channel at its limit is passed over, and 42
 }
 
 TEST_CASE("a channel's system prompt replaces the client's or is put first, and the log says which", "[e2e][routing]") {
-  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;
   g.add_channel(mock.base_url(), "gpt-4o-mini", {"--system-prompt", "You are terse."});
   const std::string key = g.add_token();
@@ -214,7 +202,7 @@ TEST_CASE("a channel with several keys uses them in turn and drops only the key 
           R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})";
       return;
     }
-    reply_ok(r);
+    reply_chat(r);
   });
   Gateway g(Env{{"CHANNEL_SUSPEND_SECONDS_FOR_5XX", "0"}});
   auto added = g.daemon.ctl({"--json", "channel", "add", "--type", "openai", "--name", "multi", "--base-url",
@@ -234,13 +222,13 @@ TEST_CASE("a channel with several keys uses them in turn and drops only the key 
     auto used = keys_used(0);
     CHECK(used["Bearer k1"] == 2);
     CHECK(used["Bearer k2"] == 2);
-    CHECK(used["Bearer k3"] == 2);      // trimmed, blank lines ignored
-    CHECK(channel_status(g, id) == 1);  // auto-disable is off: nothing changes
+    CHECK(used["Bearer k3"] == 2);     // trimmed, blank lines ignored
+    CHECK(g.channel_status(id) == 1);  // auto-disable is off: nothing changes
   }
   SECTION("a rejected key leaves the rotation, the channel stays") {
     REQUIRE(g.daemon.ctl({"option", "set", "AutomaticDisableChannelEnabled", "true"}).exit_code == 0);
     for (int i = 0; i < 3; ++i) post_json(g.port(), "/v1/chat/completions", key, chat_body());
-    CHECK(channel_status(g, id) == 1);
+    CHECK(g.channel_status(id) == 1);
     auto ch = json::parse(g.daemon.ctl({"--json", "channel", "get", std::to_string(id)}).out);
     CHECK(ch["key_count"] == 3);
     REQUIRE(ch["disabled_keys"].size() == 1);
@@ -269,7 +257,7 @@ TEST_CASE("a channel with several keys uses them in turn and drops only the key 
 TEST_CASE("RELAY_PROXY: upstream traffic goes through the HTTP CONNECT proxy, with its credentials",
           "[e2e][routing][proxy]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
-    reply_ok(r);
+    reply_chat(r);
     if (req.body.find("\"stream\":true") == std::string::npos) return;
     r.headers = {{"Content-Type", "text/event-stream"}};
     for (auto& e : openai_stream_events({"Hello"}, true, 12, 1)) r.chunks.push_back({0, e});
@@ -312,8 +300,8 @@ TEST_CASE("RELAY_PROXY: upstream traffic goes through the HTTP CONNECT proxy, wi
 }
 
 TEST_CASE("weights split traffic inside a tier over a few hundred requests", "[e2e][routing]") {
-  MockUpstream light([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
-  MockUpstream heavy([](const net::ServerRequest&, MockReply& r) { reply_ok(r); });
+  MockUpstream light([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  MockUpstream heavy([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;
   g.add_channel(light.base_url(), "gpt-4o-mini", {"--weight", "1"});
   g.add_channel(heavy.base_url(), "gpt-4o-mini", {"--weight", "3"});

@@ -113,35 +113,6 @@ const std::map<std::string, std::string>& model_ids() {
   return kIds;
 }
 
-std::string base64_decode(std::string_view in, bool& ok) {
-  static const auto kValues = [] {
-    std::array<int, 256> v{};
-    v.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) v[static_cast<unsigned char>(alphabet[i])] = i;
-    return v;
-  }();
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  ok = true;
-  for (unsigned char c : in) {
-    if (c == '=') break;
-    const int v = kValues[c];
-    if (v < 0) {
-      ok = false;
-      return {};
-    }
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
 Error stream_error(int status, std::string type, std::string message) {
   Error e = bedrock_error(status, std::move(type), std::move(message));
   if (e.message.empty()) e.message = "the upstream reported an error mid-stream";
@@ -206,10 +177,9 @@ class BedrockStreamDecoder final : public StreamDecoder {
     }
     if (message_type != "event" || m.header(":event-type") != "chunk") return;  // e.g. initial-response
     const auto payload = json::parse(m.payload, nullptr, false);
-    bool ok = false;
-    const std::string event_json = base64_decode(string_of(payload, "bytes"), ok);
-    const auto event = json::parse(event_json, nullptr, false);
-    if (!ok || !event.is_object()) {
+    const std::optional<std::string> event_json = base64_decode(string_of(payload, "bytes"));
+    const auto event = event_json ? json::parse(*event_json, nullptr, false) : json();
+    if (!event.is_object()) {
       error_ = corrupt("a chunk does not hold a base64 JSON event");
       return;
     }
