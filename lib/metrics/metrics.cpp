@@ -17,6 +17,10 @@ std::string_view route_name(Route r) {
       return "/v1/completions";
     case Route::embeddings:
       return "/v1/embeddings";
+    case Route::messages:
+      return "/v1/messages";
+    case Route::responses:
+      return "/v1/responses";
     case Route::models:
       return "/v1/models";
     case Route::billing:

@@ -14,7 +14,17 @@
 namespace oneapi::metrics {
 
 // Fixed label values of the `route` label, known up front.
-enum class Route : uint8_t { chat_completions, completions, embeddings, models, billing, consume, count };
+enum class Route : uint8_t {
+  chat_completions,
+  completions,
+  embeddings,
+  messages,
+  responses,
+  models,
+  billing,
+  consume,
+  count
+};
 std::string_view route_name(Route r);
 constexpr size_t kRouteCount = static_cast<size_t>(Route::count);
 

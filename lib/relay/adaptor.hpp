@@ -10,6 +10,7 @@
 
 #include "core/result.hpp"
 #include "net/http_types.hpp"
+#include "relay/client_format.hpp"
 #include "store/models.hpp"
 
 namespace oneapi::relay {
@@ -39,6 +40,9 @@ struct AdaptorContext {
   bool stream = false;
   bool client_wants_usage = false;  // stream_options.include_usage from the client
   int64_t local_prompt_tokens = 0;  // the gateway's own count, for upstreams that report no usage
+  // Not openai: the body is the client's own Claude Messages or Responses request, passed through
+  // (only to an adaptor that speaks() it), and answers go back in that format.
+  ClientFormat format = ClientFormat::openai;
 };
 
 struct ParsedResponse {
@@ -80,6 +84,8 @@ class Adaptor {
   virtual std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const = 0;
   // An upstream error answer as OpenAI error JSON fields, marked retryable or not.
   virtual Error parse_error(int status, std::string_view body) const = 0;
+  // Does this adaptor take requests in `format` as they are, for a channel of `channel_type`?
+  virtual bool speaks(ClientFormat format, int /*channel_type*/) const { return format == ClientFormat::openai; }
 };
 
 // The adaptor serving a channel type, or nullptr.

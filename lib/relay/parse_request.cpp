@@ -9,6 +9,13 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
     return Error::make(ErrorKind::invalid_request, "invalid request body: malformed JSON", "invalid_json");
   if (!s.body.is_object())
     return Error::make(ErrorKind::invalid_request, "invalid request body: expected a JSON object", "invalid_json");
+  if (s.bridge) {  // Claude Messages or Responses: from here on, a chat completions request
+    auto chat = s.bridge->to_chat_request(s.body);
+    if (!chat) return chat.error();
+    s.client_body = std::move(s.body);
+    s.body = std::move(*chat);
+    s.chat_raw = s.body.dump();
+  }
   auto model = s.body.find("model");
   if (model == s.body.end() || !model->is_string() || model->get_ref<const std::string&>().empty())
     return Error::make(ErrorKind::invalid_request, "model is required", "invalid_text_request");

@@ -10,7 +10,7 @@
 
 namespace oneapi::relay {
 
-RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
+RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog, ClientFormat format) {
   RelayState s;
   s.request_id = new_request_id();
   s.started = std::chrono::steady_clock::now();
@@ -18,12 +18,22 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog) {
   s.route = mode == RelayMode::completions  ? metrics::Route::completions
             : mode == RelayMode::embeddings ? metrics::Route::embeddings
                                             : metrics::Route::chat_completions;
+  if (format == ClientFormat::claude_messages) s.route = metrics::Route::messages;
+  if (format == ClientFormat::responses) s.route = metrics::Route::responses;
+  s.format = format;
+  s.bridge = bridge_for(format);
   s.catalog = std::move(catalog);
   return s;
 }
 
-boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer) {
-  RelayState s = start_state(mode, catalog_.get());
+boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer,
+                                           ClientFormat format) {
+  RelayState s = start_state(mode, catalog_.get(), format);
+  if (format != ClientFormat::openai && !s.bridge) {
+    Error e = Error::make(ErrorKind::internal, "API not implemented", "api_not_implemented");
+    e.status = 501;
+    co_return co_await respond_error(s, writer, e);
+  }
   s.flights = &flights_;
   s.suspensions = &suspensions_;
   s.channel_limits = &channel_limits_;

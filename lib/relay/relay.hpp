@@ -21,8 +21,10 @@ class Relay {
         token_limits_(config.token_rate_limit, config.token_rate_window),
         success_window_(config.metric_queue_size, config.metric_success_rate_threshold) {}
 
-  // POST /v1/chat/completions, /v1/completions, /v1/embeddings
-  boost::asio::awaitable<void> handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer);
+  // POST /v1/chat/completions, /v1/completions, /v1/embeddings; with a client format,
+  // /v1/messages (Claude) and /v1/responses (served as chat completions).
+  boost::asio::awaitable<void> handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer,
+                                      ClientFormat format = ClientFormat::openai);
   // GET /v1/models and /v1/models/{id}
   boost::asio::awaitable<void> list_models(net::ServerRequest& req, net::ResponseWriter& writer);
   boost::asio::awaitable<void> get_model(const std::string& id, net::ServerRequest& req, net::ResponseWriter& writer);

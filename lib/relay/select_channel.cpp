@@ -103,6 +103,9 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   ctx.stream = s.stream;
   ctx.client_wants_usage = s.client_wants_usage;
   ctx.local_prompt_tokens = s.prompt_tokens;
+  const Adaptor* adaptor = adaptor_for(channel->channel.type);
+  const bool pass_through = s.bridge && adaptor && adaptor->speaks(s.format, channel->channel.type);
+  ctx.format = pass_through ? s.format : ClientFormat::openai;
   auto mapped = channel->model_mapping.find(s.model);
   ctx.model_mapped = mapped != channel->model_mapping.end() && mapped->second != s.model;
   ctx.upstream_model = ctx.model_mapped ? mapped->second : s.model;

@@ -25,8 +25,12 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
                           "invalid_api_type");
   std::optional<nlohmann::json> prompted = apply_system_prompt(s);
   std::string prompted_raw = prompted ? prompted->dump() : std::string();
-  auto upstream = prompted ? adaptor->build_request(s.adaptor_ctx, *prompted, prompted_raw)
-                           : adaptor->build_request(s.adaptor_ctx, s.body, raw_body);
+  // The client's own bytes when they go through unconverted; else the (converted) chat body.
+  const bool pass_through = s.adaptor_ctx.format != ClientFormat::openai;
+  const nlohmann::json& request_body = prompted ? *prompted : pass_through ? s.client_body : s.body;
+  std::string_view raw = pass_through || !s.bridge ? std::string_view(raw_body) : std::string_view(s.chat_raw);
+  if (prompted) raw = prompted_raw;
+  auto upstream = adaptor->build_request(s.adaptor_ctx, request_body, raw);
   if (!upstream) co_return upstream.error();
   net::ClientRequest req;
   req.method = std::move(upstream->method);

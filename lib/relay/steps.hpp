@@ -51,6 +51,10 @@ struct RelayState {
   RelayMode mode = RelayMode::chat_completions;
   metrics::Route route = metrics::Route::chat_completions;
   std::shared_ptr<const Catalog> catalog;
+  // The client's API format; when not openai, `bridge` converts and `client_body` keeps the
+  // request as the client sent it (for channels that take it as is).
+  ClientFormat format = ClientFormat::openai;
+  const FormatBridge* bridge = nullptr;
 
   // authenticate
   const store::Token* token = nullptr;
@@ -58,7 +62,9 @@ struct RelayState {
   int64_t pinned_channel_id = 0;
 
   // parse_request
-  nlohmann::json body;
+  nlohmann::json body;  // always an OpenAI body (converted from client_body for other formats)
+  nlohmann::json client_body;
+  std::string chat_raw;  // body serialised, when it was converted
   std::string model;
   bool stream = false;
   bool client_wants_usage = false;
@@ -120,7 +126,8 @@ void record(const RelayState& s, int status, const Usage* usage, const Error* er
 void count_request(const RelayState& s, int status);
 
 // Shared helpers.
-RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog);
+RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog,
+                       ClientFormat format = ClientFormat::openai);
 net::Headers base_headers(const RelayState& s, std::string_view content_type);
 boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e);
 Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text);

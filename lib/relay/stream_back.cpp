@@ -14,8 +14,25 @@ boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& w
   net::Headers headers = base_headers(s, "application/json");
   if (error_status(e) == 429 && e.retry_after_seconds > 0)
     headers.push_back(net::Header{"Retry-After", std::to_string(e.retry_after_seconds)});
-  co_await writer.send(error_status(e), std::move(headers), to_openai_error_json(e, s.request_id));
+  std::string body = s.bridge ? s.bridge->error_body(e, s.request_id) : to_openai_error_json(e, s.request_id);
+  co_await writer.send(error_status(e), std::move(headers), std::move(body));
 }
+
+namespace {
+// A stream's closing error event, in the client's format.
+std::string stream_error_event(const RelayState& s, const Error& e) {
+  return s.bridge ? s.bridge->stream_error_event(e, s.request_id)
+                  : net::sse_encode(to_openai_error_json(e, s.request_id));
+}
+
+// A converted answer: the adaptor's chat completion in the client's format.
+Result<std::string> client_answer(const RelayState& s, const std::string& chat_body, const Usage& usage) {
+  auto chat = nlohmann::json::parse(chat_body, nullptr, false);
+  if (chat.is_discarded())
+    return Error::make(ErrorKind::upstream_error, "the upstream answer could not be converted", "bad_response_body");
+  return s.bridge->from_chat_response(chat, usage);
+}
+}  // namespace
 
 boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
                                            net::ResponseWriter& writer, store::StoreExecutor& store) {
@@ -44,8 +61,15 @@ boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::C
                            Error::make(ErrorKind::internal, "failed to record the request", "settle_failed"));
     co_return;
   }
+  std::string answer = std::move(parsed->body);
+  if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai) {
+    auto converted = client_answer(s, answer, usage);
+    // Settled already: the usage stands, and the client hears why it got no answer.
+    if (!converted) co_return co_await respond_error(s, writer, converted.error());
+    answer = std::move(*converted);
+  }
   record(s, status, &usage, nullptr);
-  co_await writer.send(status, base_headers(s, "application/json"), std::move(parsed->body));
+  co_await writer.send(status, base_headers(s, "application/json"), std::move(answer));
 }
 
 boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::ClientResponse> upstream,
@@ -55,6 +79,10 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   metrics::StreamGauge in_flight(metrics::global().streams_in_flight());
   bool first_token_sent = false;
   auto decoder = adaptor.new_stream_decoder(s.adaptor_ctx);
+  // A converted stream: the decoder's chat chunks re-encoded in the client's format.
+  std::unique_ptr<ClientStreamEncoder> encoder;
+  if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai) encoder = s.bridge->new_stream_encoder(s.model);
+  std::string converted;
   auto headers = base_headers(s, "text/event-stream");
   headers.push_back({"Cache-Control", "no-cache"});
   bool client_gone = !co_await writer.begin_stream(200, std::move(headers));
@@ -71,6 +99,11 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     if (piece->empty()) break;  // end of the upstream body
     out.clear();
     decoder->feed(*piece, out);
+    if (encoder && !out.empty()) {
+      converted.clear();
+      encoder->feed(out, converted);
+      out.swap(converted);
+    }
     if (out.empty()) continue;
     if (!first_token_sent) {
       first_token_sent = true;
@@ -85,6 +118,11 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   } else {
     out.clear();
     summary = decoder->finish(out);
+    if (encoder && !out.empty()) {
+      converted.clear();
+      encoder->feed(out, converted);
+      out.swap(converted);
+    }
     if (!out.empty() && !co_await writer.write_chunk(out)) client_gone = true;
     upstream.reset();
     if (!upstream_failure && summary.error) upstream_failure = summary.error;
@@ -103,7 +141,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   if (upstream_failure && !client_gone && nothing_delivered) {
     co_await refund(s, store, *upstream_failure);
     record(s, error_status(*upstream_failure), nullptr, &*upstream_failure);
-    co_await writer.write_chunk(net::sse_encode(to_openai_error_json(*upstream_failure, s.request_id)));
+    co_await writer.write_chunk(stream_error_event(s, *upstream_failure));
     co_await writer.end_stream();
     co_return;
   }
@@ -119,12 +157,21 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
     Error e = upstream_failure ? *upstream_failure
                                : Error::make(ErrorKind::internal, "failed to record the request", "settle_failed");
     record(s, error_status(e), &usage, &e);
-    co_await writer.write_chunk(net::sse_encode(to_openai_error_json(e, s.request_id)));
+    co_await writer.write_chunk(stream_error_event(s, e));
     co_await writer.end_stream();
     co_return;
   }
   record(s, 200, &usage, nullptr);
-  if (co_await writer.write_chunk("data: [DONE]\n\n")) co_await writer.end_stream();
+  // The end: OpenAI's [DONE]; a converted stream's closing events (they carry the billed usage);
+  // nothing for a pass-through stream, whose upstream already sent its own end.
+  std::string end = "data: [DONE]\n\n";
+  if (encoder) {
+    end.clear();
+    encoder->finish(usage, end);
+  } else if (s.adaptor_ctx.format != ClientFormat::openai) {
+    end.clear();
+  }
+  if (end.empty() || co_await writer.write_chunk(end)) co_await writer.end_stream();
 }
 
 }  // namespace oneapi::relay

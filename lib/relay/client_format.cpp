@@ -1,0 +1,18 @@
+// From client format to its bridge: one line per format.
+#include "relay/client_format.hpp"
+
+namespace oneapi::relay {
+
+const FormatBridge* bridge_for(ClientFormat format) {
+  switch (format) {
+    case ClientFormat::openai:
+      return nullptr;
+    case ClientFormat::claude_messages:
+      return nullptr;
+    case ClientFormat::responses:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace oneapi::relay
