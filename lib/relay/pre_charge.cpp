@@ -40,7 +40,11 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     if (id && flights) ++flights->in_flight[r.token_id];
     return id;
   };
-  auto log_id = co_await store.run(std::move(job));
+  // A pre-charge lost with its batch's commit is no request in flight.
+  auto undo = [token_id = s.token->id, flights] {
+    if (flights && --flights->in_flight[token_id] <= 0) flights->in_flight.erase(token_id);
+  };
+  auto log_id = co_await store.run_batched(std::move(job), std::move(undo));
   if (!log_id) co_return log_id.error();
   s.pre_charged = amount;
   s.log_id = *log_id;

@@ -47,7 +47,10 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
     if (flights && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
     return settled;
   };
-  auto r = co_await store.run(std::move(job));
+  // Lost with its batch's commit, the request is over all the same: its row stays provisional
+  // and is refunded at the next start.
+  auto undo = [] {};
+  auto r = co_await store.run_batched(std::move(job), std::move(undo));
   s.log_id = 0;
   if (!r) {
     spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
@@ -74,7 +77,8 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
     if (flights && --flights->in_flight[rf.token_id] <= 0) flights->in_flight.erase(rf.token_id);
     return refunded;
   };
-  auto r = co_await store.run(std::move(job));
+  auto undo = [] {};
+  auto r = co_await store.run_batched(std::move(job), std::move(undo));
   if (!r) spdlog::error("request {}: refund failed: {}", s.request_id, r.error().message);
   s.log_id = 0;
 }

@@ -223,11 +223,34 @@ int Db::changes() const { return sqlite3_changes(db_); }
 
 // ---- Transaction ----
 
-Result<Transaction> Transaction::begin(Db& db, Mode mode) {
-  auto q = db.query(mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+Result<void> Db::begin_batch() {
+  if (in_batch_) return Error::make(ErrorKind::internal, "sqlite: a batch is open already");
+  auto q = query("BEGIN IMMEDIATE");
   if (!q) return q.error();
   if (auto r = (*q)->run(); !r) return r.error();
-  return Transaction(&db);
+  in_batch_ = true;
+  return {};
+}
+
+bool Db::batch_alive() const { return in_batch_ && !sqlite3_get_autocommit(db_); }
+
+Result<void> Db::commit_batch() {
+  in_batch_ = false;
+  if (sqlite3_get_autocommit(db_)) return error(SQLITE_ABORT, "batch transaction was rolled back");
+  auto q = query("COMMIT");
+  Result<void> r = q ? (*q)->run() : Result<void>(q.error());
+  if (!r && !sqlite3_get_autocommit(db_)) {
+    if (auto rb = query("ROLLBACK"); rb) (void)(*rb)->run();
+  }
+  return r;
+}
+
+Result<Transaction> Transaction::begin(Db& db, Mode mode) {
+  const bool savepoint = db.in_batch();
+  auto q = db.query(savepoint ? "SAVEPOINT job" : mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  if (!q) return q.error();
+  if (auto r = (*q)->run(); !r) return r.error();
+  return Transaction(&db, savepoint);
 }
 
 Transaction::~Transaction() {
@@ -237,7 +260,7 @@ Transaction::~Transaction() {
 
 Result<void> Transaction::commit() {
   if (!db_) return Error::make(ErrorKind::internal, "sqlite: commit of a finished transaction");
-  auto q = db_->query("COMMIT");
+  auto q = db_->query(savepoint_ ? "RELEASE job" : "COMMIT");
   if (!q) return q.error();
   if (auto r = (*q)->run(); !r) return r.error();  // still open: the destructor rolls back
   db_ = nullptr;
@@ -250,6 +273,14 @@ Result<void> Transaction::rollback() {
   db_ = nullptr;
   // After some errors (e.g. SQLITE_FULL) SQLite has already rolled back on its own.
   if (sqlite3_get_autocommit(db->handle())) return {};
+  if (savepoint_) {
+    auto undo = db->query("ROLLBACK TO job");
+    if (!undo) return undo.error();
+    if (auto r = (*undo)->run(); !r) return r;
+    auto release = db->query("RELEASE job");
+    if (!release) return release.error();
+    return (*release)->run();
+  }
   auto q = db->query("ROLLBACK");
   if (!q) return q.error();
   return (*q)->run();

@@ -119,6 +119,15 @@ class Db {
   Error error(int rc, std::string_view what) const { return make_error(db_, rc, what); }
   sqlite3* handle() const { return db_; }
 
+  // Group commit: one outer transaction around several jobs, each of whose own Transactions
+  // becomes a savepoint. commit_batch rolls everything back when COMMIT fails.
+  Result<void> begin_batch();
+  Result<void> commit_batch();
+  bool in_batch() const { return in_batch_; }
+  // False once SQLite has dropped the outer transaction on its own (e.g. SQLITE_FULL): the
+  // savepoints released into it are gone too.
+  bool batch_alive() const;
+
  private:
   struct Cached {
     Statement stmt;
@@ -129,16 +138,18 @@ class Db {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   sqlite3* db_ = nullptr;
+  bool in_batch_ = false;
   std::unordered_map<std::string, std::unique_ptr<Cached>, Hash, std::equal_to<>> cache_;
 };
 
-// BEGIN (deferred or IMMEDIATE) on creation; ROLLBACK on destruction unless committed.
+// BEGIN (deferred or IMMEDIATE) on creation; ROLLBACK on destruction unless committed. Inside a
+// batch (Db::begin_batch) it is a SAVEPOINT, released on commit and rolled back to otherwise.
 class Transaction {
  public:
   enum class Mode { deferred, immediate };
   static Result<Transaction> begin(Db& db, Mode mode = Mode::immediate);
   ~Transaction();
-  Transaction(Transaction&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), savepoint_(o.savepoint_) { o.db_ = nullptr; }
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -147,8 +158,9 @@ class Transaction {
   Result<void> rollback();
 
  private:
-  explicit Transaction(Db* db) : db_(db) {}
+  Transaction(Db* db, bool savepoint) : db_(db), savepoint_(savepoint) {}
   Db* db_ = nullptr;  // null once committed or rolled back
+  bool savepoint_ = false;
 };
 
 }  // namespace oneapi::store::sqlite

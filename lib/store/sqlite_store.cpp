@@ -189,6 +189,10 @@ class SqliteStore final : public Store {
     return tx->commit();
   }
 
+  Result<void> begin_batch() override { return db_.begin_batch(); }
+  Result<void> commit_batch() override { return db_.commit_batch(); }
+  bool batch_alive() override { return db_.batch_alive(); }
+
   int schema_version() override {
     auto v = sqlite_schema_version(db_);
     return v ? *v : 0;

@@ -26,6 +26,11 @@ class Store {
   virtual Result<void> ensure_root(const std::string& initial_root_token,
                                    const std::string& initial_root_access_token) = 0;
   virtual int schema_version() = 0;
+  // Group commit (StoreExecutor::run_batched): one transaction around several jobs. A backend
+  // without it answers begin_batch with an error and the jobs run one by one.
+  virtual Result<void> begin_batch() { return Error::make(ErrorKind::internal, "batches not supported"); }
+  virtual Result<void> commit_batch() { return {}; }
+  virtual bool batch_alive() { return false; }
 
   virtual Result<Snapshot> load_snapshot() = 0;
 

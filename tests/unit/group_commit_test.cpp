@@ -1,0 +1,144 @@
+// Group commit: hot-path writes that queue up while the store thread is busy share one
+// transaction, each job isolated in a savepoint, and nobody hears "done" before the commit.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "store/executor.hpp"
+#include "store/sqlite.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace oneapi;
+using namespace oneapi::store;
+
+namespace {
+int64_t count_rows(sqlite::Db& db, const std::string& where) {
+  auto q = db.query("SELECT COUNT(*) FROM t WHERE " + where);
+  REQUIRE(q);
+  auto row = (*q)->step();
+  REQUIRE(row);
+  REQUIRE(*row);
+  return (*q)->column_int64(0);
+}
+
+void insert(sqlite::Db& db, const std::string& v) {
+  auto q = db.query("INSERT INTO t (v) VALUES (?)");
+  REQUIRE(q);
+  REQUIRE((*q)->bind(1, v).run());
+}
+}  // namespace
+
+TEST_CASE("a batch keeps committed savepoints and drops rolled-back ones", "[unit][store][batch]") {
+  test::TempDir dir;
+  sqlite::Db db;
+  REQUIRE(db.open(dir.file("batch.db")));
+  REQUIRE(db.exec("CREATE TABLE t (v TEXT)"));
+  REQUIRE(db.begin_batch());
+  CHECK(db.batch_alive());
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "kept");
+    REQUIRE(tx->commit());
+  }
+  {
+    auto tx = sqlite::Transaction::begin(db);  // rolled back when it goes out of scope
+    REQUIRE(tx);
+    insert(db, "dropped");
+  }
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "kept too");
+    REQUIRE(tx->commit());
+  }
+  REQUIRE(db.commit_batch());
+  CHECK_FALSE(db.in_batch());
+  CHECK(count_rows(db, "v LIKE 'kept%'") == 2);
+  CHECK(count_rows(db, "v = 'dropped'") == 0);
+}
+
+TEST_CASE("a batch whose database fills up reports it, and keeps nothing it did not commit", "[unit][store][batch]") {
+  test::TempDir dir;
+  sqlite::Db db;
+  REQUIRE(db.open(dir.file("full.db")));
+  REQUIRE(db.exec("CREATE TABLE t (v TEXT)"));
+  auto q = db.query("PRAGMA page_count");
+  REQUIRE(q);
+  REQUIRE(*(*q)->step());
+  const int64_t pages = (*q)->column_int64(0);
+  REQUIRE(db.exec("PRAGMA max_page_count = " + std::to_string(pages + 4)));  // a disk about to be full
+
+  REQUIRE(db.begin_batch());
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "small");
+    REQUIRE(tx->commit());
+  }
+  bool failed = false;
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    for (int i = 0; i < 50 && !failed; ++i) {
+      auto ins = db.query("INSERT INTO t (v) VALUES (?)");
+      REQUIRE(ins);
+      failed = !(*ins)->bind(1, std::string(4000, 'x')).run();
+    }
+  }
+  REQUIRE(failed);  // SQLITE_FULL
+  auto committed = db.commit_batch();
+  // Whatever SQLite chose to undo on SQLITE_FULL, the outcome is reported truthfully.
+  if (committed)
+    CHECK(count_rows(db, "v = 'small'") == 1);
+  else
+    CHECK(count_rows(db, "v = 'small'") == 0);
+  CHECK(count_rows(db, "length(v) = 4000") == 0);
+}
+
+TEST_CASE("queued hot-path writes share one commit and fail one by one", "[unit][store][batch][executor]") {
+  test::TempDir dir;
+  StoreExecutor ex(open_sqlite_store(StoreOptions{dir.file("oneapi.db"), 3000, {}}));
+  boost::asio::io_context ioc;
+  constexpr int kJobs = 40;
+  int ok = 0, refused = 0, undone = 0;
+  // Hold the store thread so that the writes queue up behind it.
+  auto hold = [](Store& s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return s.schema_version();
+  };
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { co_await ex.run(std::move(hold)); }, boost::asio::detached);
+  for (int i = 0; i < kJobs; ++i) {
+    boost::asio::co_spawn(
+        ioc,
+        [&, i]() -> boost::asio::awaitable<void> {
+          NewUser n;
+          // Every fifth one collides with an earlier name: refused alone, the others unharmed.
+          n.user.username = i % 5 == 4 ? "user-0" : "user-" + std::to_string(i);
+          n.user.password = "x";
+          n.user.display_name = n.user.username;
+          auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
+          auto undo = [&undone] { ++undone; };
+          auto r = co_await ex.run_batched(std::move(job), std::move(undo));
+          if (r)
+            ++ok;
+          else
+            ++refused;
+        },
+        boost::asio::detached);
+  }
+  ioc.run();
+  CHECK(ok == kJobs - kJobs / 5);
+  CHECK(refused == kJobs / 5);
+  CHECK(undone == 0);
+  CHECK(ex.largest_batch() > 1);
+  auto count = [](Store& s) { return s.list_users(); };
+  auto users = ex.run_blocking(std::move(count));
+  REQUIRE(users);
+  size_t named = 0;
+  for (const auto& u : *users) named += u.username.rfind("user-", 0) == 0;
+  CHECK(named == static_cast<size_t>(kJobs - kJobs / 5));
+}
