@@ -101,7 +101,8 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   cfg.initial_root_access_token = get("INITIAL_ROOT_ACCESS_TOKEN");
   if (const std::string v = get("TEST_PROMPT"); !v.empty()) cfg.test_prompt = v;
   if (const std::string v = get("LOG_LEVEL"); !v.empty()) {
-    static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    static const std::set<std::string> levels = {"trace",   "debug", "info",     "warn",
+                                                 "warning", "error", "critical", "off"};
     if (levels.count(v))
       cfg.log_level = v;
     else
