@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "admin/handlers.hpp"
@@ -78,11 +79,11 @@ asio::awaitable<void> send_error(net::ResponseWriter& w, const Error& e) {
   co_await w.send(error_status(e), std::move(headers), to_openai_error_json(e, id));
 }
 
-Error api_rate_error(const Config& cfg, int64_t wait_seconds) {
+Error api_rate_error(const RateLimiter& limiter, int64_t wait_seconds) {
   Error e = Error::make(ErrorKind::rate_limited,
-                        "too many requests from this address: at most " + std::to_string(cfg.api_rate_limit) + " per " +
-                            std::to_string(cfg.api_rate_limit_duration) +
-                            " s on /api (GLOBAL_API_RATE_LIMIT); retry in " + std::to_string(wait_seconds) + " s",
+                        "too many requests from this address: at most " + std::to_string(limiter.limit()) + " per " +
+                            std::to_string(limiter.window().count()) + " s on /api (GLOBAL_API_RATE_LIMIT); retry in " +
+                            std::to_string(wait_seconds) + " s",
                         "rate_limit_exceeded");
   e.retry_after_seconds = static_cast<int>(wait_seconds);
   return e;
@@ -123,6 +124,91 @@ asio::awaitable<void> serve_metrics(const Config& cfg, const relay::CatalogHolde
   std::string body = metrics::global().render(channels);
   net::Headers headers{{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}};
   co_await w.send(200, std::move(headers), std::move(body));
+}
+
+relay::RelayConfig relay_config_of(const Config& cfg) {
+  relay::RelayConfig relay_config;
+  relay_config.stream_idle_timeout = cfg.streaming_timeout;
+  relay_config.suspend_after_429 = std::chrono::seconds(cfg.suspend_seconds_429);
+  relay_config.suspend_after_5xx = std::chrono::seconds(cfg.suspend_seconds_5xx);
+  relay_config.token_rate_limit = cfg.relay_rate_limit;
+  relay_config.token_rate_window = std::chrono::seconds(cfg.relay_rate_limit_duration);
+  relay_config.metric_enabled = cfg.metric_enabled;
+  relay_config.metric_queue_size = static_cast<size_t>(cfg.metric_queue_size);
+  relay_config.metric_success_rate_threshold = cfg.metric_success_rate_threshold;
+  return relay_config;
+}
+
+// Channel tests run from cron: a hung upstream must not hang them, even with RELAY_TIMEOUT=0.
+constexpr std::chrono::milliseconds kTestTimeLimit{60'000};
+std::chrono::milliseconds test_response_timeout(const Config& cfg) {
+  const std::chrono::milliseconds t = cfg.relay_timeout;
+  return t.count() == 0 || t > kTestTimeLimit ? kTestTimeLimit : t;
+}
+std::chrono::milliseconds test_idle_timeout(const Config& cfg) {
+  return std::min<std::chrono::milliseconds>(cfg.streaming_timeout, kTestTimeLimit);
+}
+
+// What SIGHUP swaps while connections stay open.
+struct Reloadable {
+  const ConfigSource& source;
+  std::atomic<std::shared_ptr<const Config>>& live;
+  relay::Relay& relay;
+  RateLimiter& api_rate;
+  net::HttpClient& client;
+  net::HttpClient& test_client;
+  store::StoreExecutor& store;
+  relay::CatalogHolder& catalog;
+};
+
+// The error lines of a configuration, for one log line: "A: why; B: why".
+std::string one_line(const std::string& text) {
+  std::string out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    out += (out.empty() ? "" : "; ") + line.substr(first);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// SIGHUP: the environment file and the database again. A configuration that does not parse
+// changes nothing; settings bound at start keep their values until a restart.
+asio::awaitable<void> reload(Reloadable& r) {
+  auto next = r.source.load();
+  if (!next) {
+    spdlog::error("SIGHUP: configuration not reloaded, every setting stays as it was: {}",
+                  one_line(next.error().message));
+    co_return;
+  }
+  const std::shared_ptr<const Config> current = r.live.load();
+  const Reload plan = plan_reload(*current, *next);
+  const Config& cfg = plan.applied;
+  spdlog::default_logger()->set_level(spdlog::level::from_str(cfg.log_level));
+  r.api_rate.reconfigure(cfg.api_rate_limit, std::chrono::seconds(cfg.api_rate_limit_duration));
+  r.relay.reconfigure(relay_config_of(cfg));
+  r.client.set_timeouts(cfg.relay_timeout, cfg.streaming_timeout);
+  r.test_client.set_timeouts(test_response_timeout(cfg), test_idle_timeout(cfg));
+  r.live.store(std::make_shared<const Config>(cfg));
+  if (!plan.need_restart.empty())
+    spdlog::warn("SIGHUP: changed settings that only a restart applies, kept as they were: {}",
+                 join(plan.need_restart));
+  auto load = [](store::Store& s) { return s.load_snapshot(); };
+  auto snapshot = co_await r.store.run(std::move(load));
+  if (snapshot) r.catalog.set(relay::Catalog::build(*snapshot));
+  const std::string settings = plan.changed.empty() ? "no setting changed" : "applied " + join(plan.changed);
+  if (snapshot)
+    spdlog::info("SIGHUP: {}; options, channels and tokens reloaded from the database", settings);
+  else
+    spdlog::error("SIGHUP: {}; reloading options and channels from the database failed: {}", settings,
+                  snapshot.error().message);
 }
 
 }  // namespace
@@ -197,7 +283,7 @@ void start_channel_schedules(asio::io_context& ioc, const Config& cfg, relay::Ch
   }
 }
 
-int run(const Config& cfg) {
+int run(const ConfigSource& source, const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
   tokenizer::init_tokenizers(cfg.data_dir);  // never fails: without rank files, counts are estimated
@@ -241,22 +327,10 @@ int run(const Config& cfg) {
   client_options.proxy = cfg.relay_proxy;
   client_options.idle_timeout = cfg.streaming_timeout;
   net::HttpClient client(ioc, client_options);
-  relay::RelayConfig relay_config;
-  relay_config.stream_idle_timeout = cfg.streaming_timeout;
-  relay_config.suspend_after_429 = std::chrono::seconds(cfg.suspend_seconds_429);
-  relay_config.suspend_after_5xx = std::chrono::seconds(cfg.suspend_seconds_5xx);
-  relay_config.token_rate_limit = cfg.relay_rate_limit;
-  relay_config.token_rate_window = std::chrono::seconds(cfg.relay_rate_limit_duration);
-  relay_config.metric_enabled = cfg.metric_enabled;
-  relay_config.metric_queue_size = static_cast<size_t>(cfg.metric_queue_size);
-  relay_config.metric_success_rate_threshold = cfg.metric_success_rate_threshold;
-  relay::Relay relay(catalog, store, client, relay_config);
-  // Channel tests run from cron: a hung upstream must not hang them, even with RELAY_TIMEOUT=0.
+  relay::Relay relay(catalog, store, client, relay_config_of(cfg));
   net::ClientOptions test_options = client_options;
-  const std::chrono::milliseconds test_limit{60'000};
-  if (test_options.response_timeout.count() == 0 || test_options.response_timeout > test_limit)
-    test_options.response_timeout = test_limit;
-  test_options.idle_timeout = std::min(test_options.idle_timeout, test_limit);
+  test_options.response_timeout = test_response_timeout(cfg);
+  test_options.idle_timeout = test_idle_timeout(cfg);
   net::HttpClient test_client(ioc, test_options);
   // Set on SIGTERM: batch tests and balance updates stop between two channels, schedules stop.
   std::atomic<bool> stopping{false};
@@ -267,6 +341,8 @@ int run(const Config& cfg) {
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
   RateLimiter api_rate(cfg.api_rate_limit, std::chrono::seconds(cfg.api_rate_limit_duration));
+  // The settings SIGHUP may change; handlers read them per request.
+  std::atomic<std::shared_ptr<const Config>> live{std::make_shared<const Config>(cfg)};
 
   auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     const std::string& p = req.path;
@@ -289,7 +365,10 @@ int run(const Config& cfg) {
       co_await w.send(200, net::json_headers(), R"({"status":"ok"})");
       co_return;
     }
-    if (get && p == "/metrics") co_return co_await serve_metrics(cfg, catalog, relay, req, w);
+    if (get && p == "/metrics") {
+      const std::shared_ptr<const Config> now = live.load();
+      co_return co_await serve_metrics(*now, catalog, relay, req, w);
+    }
     if (get && p == "/readyz") {
       auto probe = [](store::Store& s) { return s.schema_version(); };
       const int version = co_await store.run(std::move(probe));
@@ -306,7 +385,7 @@ int run(const Config& cfg) {
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
       if (const int64_t wait = api_rate.acquire(req.client_ip)) {
-        const Error limited = api_rate_error(cfg, wait);
+        const Error limited = api_rate_error(api_rate, wait);
         co_return co_await send_error(w, limited);
       }
       if (post && p == "/api/token/consume") co_return co_await relay.consume(req, w);
@@ -351,8 +430,27 @@ int run(const Config& cfg) {
   }
   start_channel_schedules(ioc, cfg, tester, balances, stopping);
 
+  // SIGHUP: reload the environment file's live settings and the database's options and channels.
+  Reloadable reloadable{source, live, relay, api_rate, client, test_client, store, catalog};
+  asio::signal_set hangups(ioc, SIGHUP);
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          auto [ec, signo] = co_await hangups.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec) co_return;
+          const auto now = std::chrono::steady_clock::now().time_since_epoch();  // CLOCK_MONOTONIC
+          sd_notify("RELOADING=1\nMONOTONIC_USEC=" +
+                    std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
+          co_await reload(reloadable);
+          sd_notify("READY=1");
+        }
+      },
+      asio::detached);
+
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  size_t cut_requests = 0;
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
@@ -360,19 +458,19 @@ int run(const Config& cfg) {
         if (ec) co_return;
         stopping = true;
         sd_notify("STOPPING=1");
-        spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo,
-                     cfg.shutdown_timeout.count());
+        const std::chrono::seconds shutdown_timeout = live.load()->shutdown_timeout;
+        spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo, shutdown_timeout.count());
         api_server.stop_accepting();
         admin_server.stop_accepting();
-        const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_timeout;
+        const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
         asio::steady_timer timer(ioc);
         while (api_server.in_flight() + admin_server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
           timer.expires_after(std::chrono::milliseconds(20));
           co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         }
-        if (api_server.in_flight() + admin_server.in_flight() > 0)
-          spdlog::warn("shutdown timeout: {} request(s) still running are cut; they are refunded at the next start",
-                       api_server.in_flight() + admin_server.in_flight());
+        cut_requests = api_server.in_flight() + admin_server.in_flight();
+        if (cut_requests > 0)
+          spdlog::warn("shutdown timeout: {} request(s) still running are cut and refunded", cut_requests);
         ioc.stop();
       },
       asio::detached);
@@ -381,6 +479,18 @@ int run(const Config& cfg) {
   for (int i = 1; i < cfg.threads; ++i) extra.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : extra) t.join();
+  // The cut requests' reservations go back now rather than at the next start. Nothing runs on the
+  // io_context any more, and the store thread finishes what was queued before this.
+  if (cut_requests > 0) {
+    auto refunded = store.run_blocking([](store::Store& s) {
+      return s.reconcile_pending("refunded: the daemon stopped (SHUTDOWN_TIMEOUT) before this request finished");
+    });
+    if (refunded)
+      spdlog::info("refunded {} request(s) cut at shutdown", *refunded);
+    else
+      spdlog::error("refunding the requests cut at shutdown failed; the next start does it: {}",
+                    refunded.error().message);
+  }
   if (!cfg.log_sqlite_path.empty()) ship_remaining_logs(store);
   store.stop();
   std::error_code ec;

@@ -1,11 +1,18 @@
 #pragma once
 #include <chrono>
+#include <map>
+#include <set>
 #include <string>
+#include <vector>
+
+#include "core/result.hpp"
 
 namespace oneapi::daemon {
 
-// Parsed once at startup: flags over environment variables over defaults.
+// Flags over the --env-file's variables over the process environment over defaults; read at
+// startup and again at SIGHUP (see ConfigSource).
 struct Config {
+  std::string env_file;  // --env-file / ONEAPI_ENV_FILE: KEY=VALUE lines, re-read at SIGHUP
   std::string listen_address = "0.0.0.0";
   int port = 3000;
   std::string data_dir = "./data";
@@ -48,5 +55,29 @@ struct Config {
   std::chrono::milliseconds polling_interval{0};  // POLLING_INTERVAL (seconds) between channels of a batch
   bool slave_node = false;                        // NODE_TYPE=slave: no scheduled channel jobs
 };
+
+// Reads a file of KEY=VALUE lines (systemd's EnvironmentFile= syntax: `#` and `;` comments, blank
+// lines, values optionally in single or double quotes). An error names the file and line, never a value.
+Result<std::map<std::string, std::string>> read_env_file(const std::string& path);
+
+// Where the configuration comes from, kept so SIGHUP can build it again: the command line's
+// values (only the flags given count) and the environment file's path.
+struct ConfigSource {
+  Config flags;                 // what the command line parsed into
+  std::set<std::string> given;  // which flags it had, e.g. "--log-level"
+  std::string env_file;         // --env-file, else ONEAPI_ENV_FILE; empty = none
+
+  // The whole configuration now; an error lists every bad variable (or the file's problem).
+  Result<Config> load() const;
+};
+
+// A reload's outcome: `next` with only the settings that can change while running taken from
+// it, the rest kept from `current`; names of what changed, by kind. Values are never listed.
+struct Reload {
+  Config applied;
+  std::vector<std::string> changed;       // live settings now in effect
+  std::vector<std::string> need_restart;  // changed in the source, kept as they were
+};
+Reload plan_reload(const Config& current, const Config& next);
 
 }  // namespace oneapi::daemon

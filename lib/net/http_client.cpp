@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -113,13 +114,17 @@ auto with_stream(Connection& c, F&& f) {
 struct HttpClient::Impl {
   asio::io_context& ioc;
   ClientOptions options;
+  // RELAY_TIMEOUT and STREAMING_TIMEOUT change at a reload (SIGHUP) while requests run.
+  std::atomic<std::chrono::milliseconds> response_timeout;
+  std::atomic<std::chrono::milliseconds> idle_timeout;
   ssl::context ssl_ctx{ssl::context::tls_client};
   std::mutex mu;  // guards `idle`
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
   std::optional<Proxy> proxy;
 
-  Impl(asio::io_context& io, ClientOptions o) : ioc(io), options(std::move(o)) {
+  Impl(asio::io_context& io, ClientOptions o)
+      : ioc(io), options(std::move(o)), response_timeout(options.response_timeout), idle_timeout(options.idle_timeout) {
     ssl_ctx.set_default_verify_paths();  // honours SSL_CERT_FILE / SSL_CERT_DIR
     if (!options.ca_file.empty()) ssl_ctx.load_verify_file(options.ca_file);
     ssl_ctx.set_verify_mode(ssl::verify_peer);
@@ -248,7 +253,7 @@ class Response final : public ClientResponse {
     while (!parser_.is_done()) {
       parser_.get().body().data = buf;
       parser_.get().body().size = sizeof buf;
-      conn_->lowest().expires_after(impl_->options.idle_timeout);
+      conn_->lowest().expires_after(impl_->idle_timeout.load());
       auto [ec, n] =
           co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
       if (ec == http::error::need_buffer) ec = {};
@@ -310,6 +315,11 @@ HttpClient::HttpClient(asio::io_context& ioc, ClientOptions options)
 
 HttpClient::~HttpClient() = default;
 
+void HttpClient::set_timeouts(std::chrono::milliseconds response_timeout, std::chrono::milliseconds idle_timeout) {
+  impl_->response_timeout = response_timeout;
+  impl_->idle_timeout = idle_timeout;
+}
+
 size_t HttpClient::idle_connections() const {
   std::lock_guard lock(impl_->mu);
   size_t n = 0;
@@ -345,7 +355,7 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(Client
       if (reused) continue;
       co_return transport_error("sending the request to " + url->host_header + " failed", ec);
     }
-    if (auto ec = co_await response->read_head(impl_->options.response_timeout)) {
+    if (auto ec = co_await response->read_head(impl_->response_timeout.load())) {
       if (reused && ec != beast::error::timeout) continue;
       co_return transport_error("reading the response of " + url->host_header + " failed", ec);
     }

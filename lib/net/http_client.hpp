@@ -66,6 +66,8 @@ class HttpClient {
   boost::asio::awaitable<Result<std::unique_ptr<ClientResponse>>> send(ClientRequest request);
 
   size_t idle_connections() const;
+  // A reload's new response and idle timeouts; requests already waiting keep the old ones.
+  void set_timeouts(std::chrono::milliseconds response_timeout, std::chrono::milliseconds idle_timeout);
 
   struct Impl;  // internal; public so the response type in http_client.cpp can name it
 

@@ -29,6 +29,7 @@ RelayState start_state(RelayMode mode, std::shared_ptr<const Catalog> catalog, C
 boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer,
                                            ClientFormat format) {
   RelayState s = start_state(mode, catalog_.get(), format);
+  const std::shared_ptr<const RelayConfig> config = config_.load();
   if (format != ClientFormat::openai && !s.bridge) {
     Error e = Error::make(ErrorKind::internal, "API not implemented", "api_not_implemented");
     e.status = 501;
@@ -56,10 +57,10 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     auto upstream = co_await send_upstream(s, req.body, client_);
     // A request the upstream refused as bad (400) says nothing about the channel's health.
     const bool counts = upstream || upstream.error().retryable || should_disable_channel(upstream.error());
-    if (config_.metric_enabled && counts) co_await record_outcome(s.channel->channel.id, upstream.has_value());
+    if (config->metric_enabled && counts) co_await record_outcome(s.channel->channel.id, upstream.has_value());
     if (upstream) {
       if (s.stream)
-        co_await respond_stream(s, std::move(*upstream), writer, store_, config_);
+        co_await respond_stream(s, std::move(*upstream), writer, store_, *config);
       else
         co_await respond_whole(s, std::move(*upstream), writer, store_);
       co_return;
@@ -87,6 +88,11 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
   }
 }
 
+void Relay::reconfigure(const RelayConfig& config) {
+  config_.store(std::make_shared<const RelayConfig>(config));
+  token_limits_.reconfigure(config.token_rate_limit, config.token_rate_window);
+}
+
 Result<void> Relay::check_token_rate(const RelayState& s) {
   if (!token_limits_.enabled()) return {};
   const int64_t wait = token_limits_.acquire(std::to_string(s.token->id));
@@ -112,12 +118,13 @@ boost::asio::awaitable<void> Relay::record_outcome(int64_t channel_id, bool succ
 // A 429 or 5xx (or no answer at all) rests the channel: the upstream's Retry-After, else the
 // configured time. Pinned requests still reach it.
 void Relay::rest_channel(int64_t channel_id, const Error& e) {
+  const std::shared_ptr<const RelayConfig> config = config_.load();
   std::chrono::seconds rest{0};
   if (e.status == 429)
-    rest = config_.suspend_after_429;
+    rest = config->suspend_after_429;
   else if (e.status >= 500 || e.kind == ErrorKind::upstream_timeout ||
            (e.kind == ErrorKind::upstream_error && e.status == 0))  // refused, reset, TLS failure
-    rest = config_.suspend_after_5xx;
+    rest = config->suspend_after_5xx;
   else
     return;
   if (e.retry_after_seconds > 0) rest = std::chrono::seconds(e.retry_after_seconds);

@@ -1,5 +1,7 @@
 #pragma once
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <memory>
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -17,7 +19,7 @@ class Relay {
       : catalog_(catalog),
         store_(store),
         client_(client),
-        config_(config),
+        config_(std::make_shared<const RelayConfig>(config)),
         token_limits_(config.token_rate_limit, config.token_rate_window),
         success_window_(config.metric_queue_size, config.metric_success_rate_threshold) {}
 
@@ -37,6 +39,10 @@ class Relay {
   // {"add_used_quota": N, "add_reason": "..."}; charged to token and user and logged at once.
   boost::asio::awaitable<void> consume(net::ServerRequest& req, net::ResponseWriter& writer);
 
+  // A reload (SIGHUP): requests from now on use `config`; those in flight keep theirs. The
+  // success window's size and threshold stay as they were built.
+  void reconfigure(const RelayConfig& config);
+
   // For the metrics scrape: which channels rest now.
   const ChannelSuspensions& suspensions() const { return suspensions_; }
 
@@ -49,7 +55,7 @@ class Relay {
   CatalogHolder& catalog_;
   store::StoreExecutor& store_;
   net::HttpClient& client_;
-  RelayConfig config_;
+  std::atomic<std::shared_ptr<const RelayConfig>> config_;
   TokenFlights flights_;  // owned here, used on the store thread only
   ChannelSuspensions suspensions_;
   RateLimiter token_limits_;                                // GLOBAL_RELAY_RATE_LIMIT, by token id

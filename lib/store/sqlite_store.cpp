@@ -37,7 +37,6 @@ constexpr int kUserEnabled = static_cast<int>(UserStatus::enabled);
 constexpr int kLogConsume = static_cast<int>(LogType::consume);
 constexpr int kLogProvisional = static_cast<int>(LogType::provisional);
 constexpr int64_t kRootQuota = 500000000000000;
-constexpr const char* kStartupRefund = "refunded at startup: the daemon stopped before this request finished";
 
 // ---- the SQL, built once ----
 
@@ -573,7 +572,8 @@ class SqliteStore final : public Store {
     return tx->commit();
   }
 
-  Result<int> reconcile_pending() override {
+  using Store::reconcile_pending;
+  Result<int> reconcile_pending(std::string_view note) override {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
     struct Pending {
@@ -588,7 +588,7 @@ class SqliteStore final : public Store {
     if (!rows) return rows.error();
     int count = 0;
     for (const Pending& p : *rows) {
-      auto done = refund_row(p.id, p.token_id, p.user_id, p.quota, p.elapsed_time, kStartupRefund);
+      auto done = refund_row(p.id, p.token_id, p.user_id, p.quota, p.elapsed_time, std::string(note));
       if (!done) return done.error();
       if (*done) ++count;
     }

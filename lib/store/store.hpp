@@ -3,6 +3,7 @@
 // (the store executor); PostgreSQL comes later behind the same interface.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -96,8 +97,12 @@ class Store {
   virtual Result<int64_t> pre_charge(const PreChargeRequest& r) = 0;  // returns the log id
   virtual Result<void> settle(const Settlement& s) = 0;
   virtual Result<void> refund(const Refund& r) = 0;
-  // Provisional rows left by a killed daemon: refund them; returns how many.
-  virtual Result<int> reconcile_pending() = 0;
+  // Provisional rows left by a killed daemon: refund them; returns how many. `note` is the log
+  // content they get.
+  virtual Result<int> reconcile_pending(std::string_view note) = 0;
+  Result<int> reconcile_pending() {
+    return reconcile_pending("refunded at startup: the daemon stopped before this request finished");
+  }
 
   // logs
   virtual Result<std::vector<Log>> list_logs(const LogFilter& f) = 0;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "support/daemon_fixture.hpp"
@@ -46,6 +47,9 @@ TEST_CASE("scripts/install stages binaries, man pages, completions, the unit and
   CHECK(fs::exists(base + "/opt/oneapi/share/zsh/site-functions/_oneapictl"));
   const std::string unit = slurp(base + "/etc/systemd/system/oneapid.service");
   CHECK(unit.find("ExecStart=/opt/oneapi/bin/oneapid ") != std::string::npos);
+  CHECK(unit.find(" --env-file /run/oneapi/oneapid.env") != std::string::npos);  // re-read at reload
+  CHECK(unit.find("ExecReload=+") != std::string::npos);
+  CHECK(unit.find("kill -HUP \"$MAINPID\"") != std::string::npos);
   CHECK(unit.find("Type=notify") != std::string::npos);
   CHECK(unit.find("DynamicUser=yes") != std::string::npos);
   CHECK(unit.find("NoNewPrivileges=yes") != std::string::npos);
@@ -79,7 +83,8 @@ TEST_CASE("the systemd unit passes systemd-analyze verify", "[cli][install]") {
   CHECK(r.err.empty());  // an unknown key or a bad value is only a warning: none allowed
 }
 
-TEST_CASE("oneapid tells systemd READY=1 once listening and STOPPING=1 on SIGTERM", "[cli][install]") {
+TEST_CASE("oneapid tells systemd READY=1 once listening, RELOADING=1 at SIGHUP, STOPPING=1 on SIGTERM",
+          "[cli][install]") {
   TempDir dir{"oneapi-notify-"};
   const std::string path = dir.file("notify.sock");
   const int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -98,6 +103,10 @@ TEST_CASE("oneapid tells systemd READY=1 once listening and STOPPING=1 on SIGTER
   {
     Daemon d({{"NOTIFY_SOCKET", path}});
     d.start();
+    CHECK(receive() == "READY=1");
+    const int pid = nlohmann::json::parse(slurp(d.data_dir() + "/ready.json"))["pid"].get<int>();
+    REQUIRE(::kill(pid, SIGHUP) == 0);
+    CHECK(receive().rfind("RELOADING=1\nMONOTONIC_USEC=", 0) == 0);
     CHECK(receive() == "READY=1");
     CHECK(d.stop(SIGTERM) == 0);
     CHECK(receive() == "STOPPING=1");

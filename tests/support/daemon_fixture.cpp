@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -122,8 +123,14 @@ Daemon::~Daemon() {
 void Daemon::start() {
   const std::string ready = data_dir_ + "/ready.json";
   std::filesystem::remove(ready);
-  std::vector<std::string> args = {ONEAPID_PATH, "--port",       "0",   "--listen",    "127.0.0.1", "--data-dir",
-                                   data_dir_,    "--ready-file", ready, "--log-level", "debug"};
+  std::vector<std::string> args = {ONEAPID_PATH, "--port",       "0",  "--listen", "127.0.0.1", "--data-dir",
+                                   data_dir_,    "--ready-file", ready};
+  // Debug logs unless the test sets the level itself (a flag would win over LOG_LEVEL).
+  const auto has_arg = [&](const char* a) {
+    return std::find(extra_args_.begin(), extra_args_.end(), a) != extra_args_.end();
+  };
+  if (!has_arg("--log-level") && !has_arg("--env-file") && !env_.count("LOG_LEVEL") && !env_.count("ONEAPI_ENV_FILE"))
+    args.insert(args.end(), {"--log-level", "debug"});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   auto envs = merged_env(env_);
   auto cargs = c_array(args);
