@@ -39,6 +39,9 @@ struct AdaptorContext {
   bool stream = false;
   bool client_wants_usage = false;  // stream_options.include_usage from the client
   int64_t local_prompt_tokens = 0;  // the gateway's own count, for upstreams that report no usage
+  // A short-lived OAuth token the relay obtained for this channel's key before building the
+  // request (relay/access_tokens.hpp; Vertex AI); empty for other types.
+  std::string access_token;
 };
 
 struct ParsedResponse {
