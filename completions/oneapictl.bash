@@ -101,7 +101,7 @@ _oneapictl() {
             if [[ "$path" == "log list" || "$path" == "log stat" ]]; then
                 COMPREPLY=($(compgen -W "consume topup manage system test all" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "openai api2d azure closeai openai-sb openaimax ohmygpt custom ails aiproxy api2gpt aigc2d anthropic zhipu ai360 openrouter fastgpt gemini moonshot baichuan minimax mistral groq ollama lingyiwanwu stepfun bedrock deepseek cloudflare together doubao novita siliconflow xai ali-bailian openai-compatible gemini-openai-compatible" -- "$cur"))
+                COMPREPLY=($(compgen -W "openai api2d azure closeai openai-sb openaimax ohmygpt custom ails aiproxy api2gpt aigc2d anthropic zhipu ai360 openrouter fastgpt gemini moonshot baichuan minimax mistral groq ollama lingyiwanwu stepfun bedrock deepseek cloudflare together doubao novita vertexai siliconflow xai ali-bailian openai-compatible gemini-openai-compatible" -- "$cur"))
             fi
             return 0 ;;
         --status)

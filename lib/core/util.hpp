@@ -39,6 +39,8 @@ std::string invalid_subnet_item(std::string_view subnets);
 // Lowercase hex of raw bytes (digests, salts, signatures).
 std::string to_hex(const unsigned char* data, size_t n);
 std::string base64_encode(std::string_view bytes);
+// RFC 4648 §5 (URL and file-name safe alphabet) without '=' padding, as JWTs use it.
+std::string base64url_encode(std::string_view bytes);
 // Standard alphabet; stops at '='; nullopt on any other character outside the alphabet.
 std::optional<std::string> base64_decode(std::string_view text);
 

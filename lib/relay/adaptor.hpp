@@ -43,6 +43,9 @@ struct AdaptorContext {
   // Not openai: the body is the client's own Claude Messages or Responses request, passed through
   // (only to an adaptor that speaks() it), and answers go back in that format.
   ClientFormat format = ClientFormat::openai;
+  // A short-lived OAuth token the relay obtained for this channel's key before building the
+  // request (relay/access_tokens.hpp; Vertex AI); empty for other types.
+  std::string access_token;
 };
 
 struct ParsedResponse {

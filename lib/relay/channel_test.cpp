@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util.hpp"
+#include "relay/access_tokens.hpp"
 #include "relay/adaptor.hpp"
 #include "relay/background.hpp"
 #include "relay/channel_health.hpp"
@@ -37,6 +38,11 @@ boost::asio::awaitable<ChannelTestResult> test_channel(const store::Channel& cha
       ctx.upstream_model = mapping[model].get<std::string>();
       ctx.model_mapped = ctx.upstream_model != model;
     }
+  }
+  auto token = co_await obtain_access_token(ctx, client);
+  if (!token) {
+    result.message = token.error().message;
+    co_return result;
   }
   nlohmann::json body = {{"model", model}, {"messages", {{{"role", "user"}, {"content", prompt}}}}};
   const std::string raw = body.dump();

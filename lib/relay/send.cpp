@@ -1,3 +1,4 @@
+#include "relay/access_tokens.hpp"
 #include "relay/steps.hpp"
 
 namespace oneapi::relay {
@@ -23,6 +24,9 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
     co_return Error::make(ErrorKind::internal,
                           "channel type " + std::to_string(s.channel->channel.type) + " is not supported yet",
                           "invalid_api_type");
+  // Before anything is sent: a failed token request costs nothing and may be retried elsewhere.
+  auto token = co_await obtain_access_token(s.adaptor_ctx, client);
+  if (!token) co_return token.error();
   std::optional<nlohmann::json> prompted = apply_system_prompt(s);
   std::string prompted_raw = prompted ? prompted->dump() : std::string();
   // The client's own bytes when they go through unconverted; else the (converted) chat body.

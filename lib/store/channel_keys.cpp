@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "core/util.hpp"
 #include "store/models.hpp"
@@ -8,6 +9,9 @@ namespace oneapi::store {
 
 std::vector<std::string> channel_keys(const Channel& c) {
   std::vector<std::string> keys;
+  // A JSON credential (Vertex AI's service-account file) spans lines but is one key.
+  if (const std::string_view whole = trim(c.key); whole.size() > 1 && whole.front() == '{' && whole.back() == '}')
+    if (nlohmann::json::accept(whole)) return {std::string(whole)};
   std::string_view rest = c.key;
   while (!rest.empty()) {
     const size_t nl = rest.find('\n');

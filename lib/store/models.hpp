@@ -81,7 +81,8 @@ struct Channel {
   std::vector<DisabledKey> disabled_keys;  // from channel_disabled_keys
 };
 
-// A channel's keys: one per line (blank lines and surrounding spaces ignored).
+// A channel's keys: one per line (blank lines and surrounding spaces ignored); a key text that is
+// one JSON object (a service-account file) is a single key however many lines it has.
 std::vector<std::string> channel_keys(const Channel& c);
 // The keys still in rotation, in order; all keys when every one is disabled (the channel itself
 // is disabled then, so this only matters to tests run by hand).

@@ -74,7 +74,8 @@ TEST_CASE("the providers of issue 5 carry One API's numbers", "[compat]") {
       {"ollama", 30},     {"doubao", 40},     {"volcengine", 40},  {"dashscope", 49},
       {"zhipu", 16},      {"01ai", 31},       {"stepfun", 32},     {"baichuan", 26},
       {"minimax", 27},    {"cloudflare", 37}, {"novita", 41},      {"azure", 3},
-      {"anthropic", 14},  {"gemini", 24},     {"openai", 1},       {"openai-compatible", 50}};
+      {"anthropic", 14},  {"gemini", 24},     {"openai", 1},       {"openai-compatible", 50},
+      {"vertexai", 42},   {"vertex", 42},     {"bedrock", 33}};
   for (auto [name, number] : expected) {
     INFO(name);
     const ChannelTypeInfo* t = parse_channel_type(name);

@@ -10,6 +10,7 @@
 #include "relay/adaptors/bedrock/adaptor.hpp"
 #include "relay/adaptors/gemini/adaptor.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
+#include "relay/adaptors/vertex/adaptor.hpp"
 
 namespace oneapi::relay {
 
@@ -22,7 +23,7 @@ struct AdaptorEntry {
 const AdaptorEntry kAdaptors[] = {
     {"openai", adaptors::openai::instance},       {"azure", adaptors::azure::instance},
     {"anthropic", adaptors::anthropic::instance}, {"gemini", adaptors::gemini::instance},
-    {"bedrock", adaptors::bedrock::instance},
+    {"bedrock", adaptors::bedrock::instance},     {"vertexai", adaptors::vertex::instance},
 };
 }  // namespace
 

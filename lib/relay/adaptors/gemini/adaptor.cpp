@@ -13,12 +13,6 @@ namespace {
 
 using nlohmann::json;
 
-// Read once per process, as One API reads its environment at startup.
-const std::string& safety_threshold() {
-  static const std::string threshold = env_or("GEMINI_SAFETY_SETTING", "BLOCK_NONE");
-  return threshold;
-}
-
 const std::string& default_version() {
   static const std::string version = env_or("GEMINI_VERSION", "v1beta");
   return version;
@@ -29,8 +23,6 @@ std::string_view bare_model(std::string_view model) {
   if (model.rfind("models/", 0) == 0) model.remove_prefix(7);
   return model;
 }
-
-Identity new_identity(const AdaptorContext& ctx) { return {random_alnum(24), unix_now(), ctx.upstream_model}; }
 
 class GeminiAdaptor final : public Adaptor {
  public:
@@ -92,6 +84,14 @@ class GeminiAdaptor final : public Adaptor {
 };
 
 }  // namespace
+
+// Read once per process, as One API reads its environment at startup.
+const std::string& safety_threshold() {
+  static const std::string threshold = env_or("GEMINI_SAFETY_SETTING", "BLOCK_NONE");
+  return threshold;
+}
+
+Identity new_identity(const AdaptorContext& ctx) { return {random_alnum(24), unix_now(), ctx.upstream_model}; }
 
 std::string api_version_for(const store::Channel& channel, std::string_view model) {
   if (std::string configured = configured_api_version(channel); !configured.empty()) return configured;

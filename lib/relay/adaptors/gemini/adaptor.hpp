@@ -14,6 +14,9 @@ const Adaptor& instance();
 // and gemma-3*; else GEMINI_VERSION (read once; default v1beta).
 std::string api_version_for(const store::Channel& channel, std::string_view model);
 
+// GEMINI_SAFETY_SETTING (read once; default BLOCK_NONE), for every safety category.
+const std::string& safety_threshold();
+
 // The stream decoder with a fixed completion id and `created` time, so tests can compare runs.
 std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx, std::string id, int64_t created);
 

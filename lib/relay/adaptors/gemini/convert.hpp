@@ -1,5 +1,5 @@
 #pragma once
-// Conversions between OpenAI's wire format and Gemini's (internal to the Gemini adaptor).
+// Conversions between OpenAI's wire format and Gemini's (the Gemini and Vertex AI adaptors).
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -21,6 +21,9 @@ struct Identity {
   int64_t created = 0;
   std::string model;
 };
+
+// A fresh completion id, now, and the context's upstream model.
+Identity new_identity(const AdaptorContext& ctx);
 
 // GenerateContentResponse -> chat.completion.
 Result<ParsedResponse> chat_response(std::string_view body, const Identity& who);
