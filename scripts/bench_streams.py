@@ -283,7 +283,7 @@ def run_hold(args):
     results = []
     while len(results) < len(procs):
         if args.rss_pid and time.monotonic() - started >= args.rss_interval * (len(rss) + 1):
-            rss.append(read_rss_kb(args.rss_pid))
+            rss.append((time.monotonic() - started, read_rss_kb(args.rss_pid)))
         try:
             results.append(queue.get(timeout=0.5))
         except queue_module.Empty:
@@ -306,16 +306,20 @@ def run_hold(args):
         f"overdue={total.overdue} worst_chunk_delay_us={total.worst_delay_us}"
     )
     if args.rss_pid:
-        rss = [v for v in rss if v > 0] or [0]
+        # Flatness is judged once every stream is open (after the ramp), not while they pile up.
+        steady = [kb for at, kb in rss if kb > 0 and at >= args.ramp] or [0]
+        samples = rss
+        rss = [kb for _, kb in samples if kb > 0] or [0]
+        quarter = max(1, len(steady) // 4)
         line += (
             f" rss_samples={len(rss)} rss_first_kb={rss[0]} rss_median_kb={int(statistics.median(rss))} "
-            f"rss_last_kb={rss[-1]} rss_max_kb={max(rss)}"
-            f" rss_q1_kb={int(statistics.median(rss[: max(1, len(rss) // 4)]))}"
-            f" rss_q4_kb={int(statistics.median(rss[-max(1, len(rss) // 4) :]))}"
+            f"rss_last_kb={rss[-1]} rss_max_kb={max(rss)} rss_steady_samples={len(steady)}"
+            f" rss_q1_kb={int(statistics.median(steady[:quarter]))}"
+            f" rss_q4_kb={int(statistics.median(steady[-quarter:]))}"
         )
         if args.rss_out:
             with open(args.rss_out, "w") as out:
-                out.write("\n".join(str(v) for v in rss) + "\n")
+                out.write("".join(f"{at:.1f} {kb}\n" for at, kb in samples))
     print(line)
     if total.first_error:
         print(f"first error: {total.first_error}", file=sys.stderr)
