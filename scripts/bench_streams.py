@@ -14,9 +14,9 @@ Both print one line of key=value pairs on stdout (times in microseconds, RSS in 
 """
 import argparse
 import asyncio
-import queue as queue_module
 import multiprocessing
 import os
+import queue as queue_module
 import re
 import resource
 import statistics
@@ -281,7 +281,9 @@ def run_hold(args):
     rss = []
     started = time.monotonic()
     results = []
-    while len(results) < len(procs):
+    # Every stream is bounded by its budget, so the workers end by then; this is the backstop.
+    give_up = started + args.duration + args.chunks * args.interval_ms / 1000 + args.stall_ms / 1000 + 30
+    while len(results) < len(procs) and time.monotonic() < give_up:
         if args.rss_pid and time.monotonic() - started >= args.rss_interval * (len(rss) + 1):
             rss.append((time.monotonic() - started, read_rss_kb(args.rss_pid)))
         try:
@@ -291,6 +293,8 @@ def run_hold(args):
                 break
     for proc in procs:
         proc.join(5)
+        if proc.is_alive():
+            proc.terminate()
     total = HoldStats()
     for r in results:
         for name in ("completed", "errors", "late_chunks", "slow_first", "overdue"):
