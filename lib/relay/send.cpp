@@ -23,6 +23,8 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
     co_return Error::make(ErrorKind::internal,
                           "channel type " + std::to_string(s.channel->channel.type) + " is not supported yet",
                           "invalid_api_type");
+  // A converted request that asks for what only the format's own API has: the client's error.
+  if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai && s.needs_native) co_return *s.needs_native;
   std::optional<nlohmann::json> prompted = apply_system_prompt(s);
   std::string prompted_raw = prompted ? prompted->dump() : std::string();
   // The client's own bytes when they go through unconverted; else the (converted) chat body.
