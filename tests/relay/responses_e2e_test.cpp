@@ -158,8 +158,8 @@ TEST_CASE("Responses stream on a chat-only channel: Responses events with the bi
           "[e2e][responses][stream]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     auto body = json::parse(req.body, nullptr, false);
-    if (req.path != "/v1/chat/completions" || body.value("stream", false) != true ||
-        body["stream_options"].value("include_usage", false) != true)
+    if (req.path != "/v1/chat/completions" || !body.is_object() || body.value("stream", false) != true ||
+        !body.contains("stream_options") || body["stream_options"].value("include_usage", false) != true)
       return bad_chat_request(r, "expected a streamed chat request asking for usage");
     r.status = 200;
     r.headers = {{"Content-Type", "text/event-stream"}};

@@ -77,11 +77,7 @@ Result<json> chat_content(const json& content) {
       if (const std::string* detail = string_at(part, "detail"); detail && *detail != "auto") image["detail"] = *detail;
       parts.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
       only_text = false;
-    } else if (type == "input_file" || type == "input_audio") {
-      continue;  // needs_native() reports it
-    } else {
-      return bad_request("unknown content part type '" + type + "'");
-    }
+    }  // else input_file, input_audio and parts chat has no place for: needs_native() reports them
   }
   if (only_text) return json(joined);
   return parts;
@@ -246,7 +242,7 @@ std::optional<Error> unconvertible(const json& body) {
       const std::string part_type = string_or(part, "type");
       if (part_type == "input_image" && !string_at(part, "image_url"))
         return needs_responses_api("an input_image given by file_id");
-      if (part_type == "input_file" || part_type == "input_audio")
+      if (!is_text_part(part_type) && part_type != "refusal" && part_type != "input_image")
         return needs_responses_api("the content part '" + part_type + "'");
     }
   }
