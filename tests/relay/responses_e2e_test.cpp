@@ -392,3 +392,31 @@ TEST_CASE("Responses on an OpenAI channel: passed through, usage from the Respon
   check_billed(g, streamed, kMappedModel, kOpenAiType, 40, 3, 32);
   CHECK(token_used(g) == 2 * expected_quota(kMappedModel, kOpenAiType, 40, 3, 32));
 }
+
+TEST_CASE("Responses stream on a chat-only channel: a cut upstream ends with an error event",
+          "[e2e][responses][stream]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.status = 200;
+    r.headers = {{"Content-Type", "text/event-stream"}};
+    auto events = openai_stream_events({"Hello", " there"}, false);
+    events.pop_back();  // no [DONE], no finish reason: the connection just ends
+    for (auto& e : events) r.chunks.push_back({0, e});
+    r.cut_after_chunks = true;
+  });
+  Gateway g;
+  add_deepseek_channel(g, mock.base_url());
+  const std::string key = g.add_token(10'000'000);
+
+  auto res =
+      post_json(g.port(), "/v1/responses", key, R"({"model":"deepseek-chat","input":"Say hello","stream":true})");
+  REQUIRE(res.status == 200);
+  auto events = parse_events(res.body);
+  REQUIRE(events.size() >= 2);
+  CHECK(events.front().name == "response.created");
+  CHECK(events.back().name == "error");
+  CHECK(events.back().data.contains("message"));
+  for (const auto& e : events) CHECK(e.name != "response.completed");
+  auto row = log_row(g, res.header("x-oneapi-request-id"));
+  CHECK(as_int(row, "completion_tokens") > 0);  // what was delivered is billed
+  CHECK(token_used(g) == as_int(row, "quota"));
+}
