@@ -1,6 +1,8 @@
 // From client format to its bridge: one line per format.
 #include "relay/client_format.hpp"
 
+#include "relay/formats/responses.hpp"
+
 namespace oneapi::relay {
 
 const FormatBridge* bridge_for(ClientFormat format) {
@@ -10,7 +12,7 @@ const FormatBridge* bridge_for(ClientFormat format) {
     case ClientFormat::claude_messages:
       return nullptr;
     case ClientFormat::responses:
-      return nullptr;
+      return &formats::responses::bridge();
   }
   return nullptr;
 }

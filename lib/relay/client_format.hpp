@@ -6,6 +6,7 @@
 // (Adaptor::speaks) gets the client's body as is: pass-through, with the adaptor reporting usage.
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,20 @@ class FormatBridge {
   // An error answer's body and a stream's error event, in the client's format.
   virtual std::string error_body(const Error& e, std::string_view request_id) const = 0;
   virtual std::string stream_error_event(const Error& e, std::string_view request_id) const = 0;
+
+  // What only a channel speaking the format itself can serve (e.g. Responses' built-in tools or
+  // previous_response_id): to_chat_request leaves it out, and a converted send fails with this.
+  virtual std::optional<Error> needs_native(const nlohmann::json& /*client_body*/) const { return std::nullopt; }
+  // As from_chat_response and new_stream_encoder, for formats whose answers echo the request's
+  // fields (Responses does); `client_body` is the client's request.
+  virtual Result<std::string> from_chat_response_for(const nlohmann::json& /*client_body*/,
+                                                     const nlohmann::json& chat_response, const Usage& usage) const {
+    return from_chat_response(chat_response, usage);
+  }
+  virtual std::unique_ptr<ClientStreamEncoder> new_stream_encoder_for(const nlohmann::json& /*client_body*/,
+                                                                      const std::string& model) const {
+    return new_stream_encoder(model);
+  }
 };
 
 // The bridge of a format, or nullptr for openai (and for a format not built yet).

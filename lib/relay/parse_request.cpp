@@ -12,6 +12,7 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
   if (s.bridge) {  // Claude Messages or Responses: from here on, a chat completions request
     auto chat = s.bridge->to_chat_request(s.body);
     if (!chat) return chat.error();
+    s.needs_native = s.bridge->needs_native(s.body);
     s.client_body = std::move(s.body);
     s.body = std::move(*chat);
     s.chat_raw = s.body.dump();

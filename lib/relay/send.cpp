@@ -24,6 +24,8 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
     co_return Error::make(ErrorKind::internal,
                           "channel type " + std::to_string(s.channel->channel.type) + " is not supported yet",
                           "invalid_api_type");
+  // A converted request that asks for what only the format's own API has: the client's error.
+  if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai && s.needs_native) co_return *s.needs_native;
   // Before anything is sent: a failed token request costs nothing and may be retried elsewhere.
   auto token = co_await obtain_access_token(s.adaptor_ctx, client);
   if (!token) co_return token.error();

@@ -65,6 +65,8 @@ struct RelayState {
   nlohmann::json body;  // always an OpenAI body (converted from client_body for other formats)
   nlohmann::json client_body;
   std::string chat_raw;  // body serialised, when it was converted
+  // What the conversion left out; sending to a channel that does not speak the format fails with it.
+  std::optional<Error> needs_native;
   std::string model;
   bool stream = false;
   bool client_wants_usage = false;

@@ -5,6 +5,7 @@
 
 #include "core/channel_types.hpp"
 #include "net/sse.hpp"
+#include "relay/formats/responses.hpp"
 
 namespace oneapi::relay::adaptors::openai {
 
@@ -159,19 +160,47 @@ class OpenAiAdaptor final : public Adaptor {
       r.headers.push_back({"HTTP-Referer", "https://github.com/songquanpeng/one-api"});
       r.headers.push_back({"X-Title", "One API"});
     }
-    r.body = request_body(ctx, body, raw_body, ctx.stream && ctx.mode != RelayMode::embeddings);
+    // A Responses body passed through keeps its own usage reporting (response.completed).
+    const bool ask_for_usage = ctx.stream && ctx.mode != RelayMode::embeddings && ctx.format == ClientFormat::openai;
+    r.body = request_body(ctx, body, raw_body, ask_for_usage);
     return r;
   }
 
-  Result<ParsedResponse> parse_response(const AdaptorContext&, std::string body) const override {
+  Result<ParsedResponse> parse_response(const AdaptorContext& ctx, std::string body) const override {
+    if (ctx.format == ClientFormat::responses) return parse_response_object(std::move(body));
     return parse_openai_response(std::move(body));
   }
 
   std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {
+    if (ctx.format == ClientFormat::responses) return formats::responses::new_pass_through_decoder();
     return new_openai_stream_decoder(ctx.client_wants_usage);
   }
 
   Error parse_error(int status, std::string_view body) const override { return parse_upstream_error(status, body); }
+
+  // OpenAI itself has /v1/responses; the compatible providers get it converted to chat.
+  bool speaks(ClientFormat format, int channel_type) const override {
+    return format == ClientFormat::openai || (format == ClientFormat::responses && channel_type == kOpenAiType);
+  }
+
+ private:
+  static constexpr int kOpenAiType = 1;
+
+  // A Response object from /v1/responses: passed through, usage and text read from it.
+  static Result<ParsedResponse> parse_response_object(std::string body) {
+    auto j = json::parse(body, nullptr, false);
+    if (!j.is_object()) {
+      Error e = Error::make(ErrorKind::upstream_error, "upstream returned a response that is not JSON",
+                            "unmarshal_response_body_failed");
+      e.status = 502;
+      return e;
+    }
+    ParsedResponse p;
+    p.usage = formats::responses::usage_of_response(j);
+    p.completion_text = formats::responses::text_of_response(j);
+    p.body = std::move(body);
+    return p;
+  }
 };
 
 }  // namespace
