@@ -43,6 +43,8 @@ struct AdaptorContext {
   // Not openai: the body is the client's own Claude Messages or Responses request, passed through
   // (only to an adaptor that speaks() it), and answers go back in that format.
   ClientFormat format = ClientFormat::openai;
+  // With such a body, the client's headers that go with it (anthropic-version, anthropic-beta).
+  net::Headers client_headers;
 };
 
 struct ParsedResponse {

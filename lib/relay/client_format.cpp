@@ -1,6 +1,8 @@
 // From client format to its bridge: one line per format.
 #include "relay/client_format.hpp"
 
+#include "relay/formats/claude_messages.hpp"
+
 namespace oneapi::relay {
 
 const FormatBridge* bridge_for(ClientFormat format) {
@@ -8,7 +10,7 @@ const FormatBridge* bridge_for(ClientFormat format) {
     case ClientFormat::openai:
       return nullptr;
     case ClientFormat::claude_messages:
-      return nullptr;
+      return &formats::claude::bridge();
     case ClientFormat::responses:
       return nullptr;
   }

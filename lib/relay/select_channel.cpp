@@ -106,6 +106,7 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   const Adaptor* adaptor = adaptor_for(channel->channel.type);
   const bool pass_through = s.bridge && adaptor && adaptor->speaks(s.format, channel->channel.type);
   ctx.format = pass_through ? s.format : ClientFormat::openai;
+  ctx.client_headers = pass_through ? s.client_headers : net::Headers{};
   auto mapped = channel->model_mapping.find(s.model);
   ctx.model_mapped = mapped != channel->model_mapping.end() && mapped->second != s.model;
   ctx.upstream_model = ctx.model_mapped ? mapped->second : s.model;
