@@ -97,6 +97,7 @@ TEST_CASE("Claude client, OpenAI channel: a message is converted both ways, bill
     const std::string body = R"({"model":"gpt-4o-mini","max_tokens":200,"system":"Answer in French.",
       "messages":[{"role":"user","content":[{"type":"text","text":"Say hello"}]}],"stop_sequences":["###"]})";
     auto res = path == "/v1/messages" ? claude_post(g.port(), path, key, body) : post_json(g.port(), path, key, body);
+    INFO(path << ": " << res.body);
     REQUIRE(res.status == 200);
     const std::string request_id = res.header("x-oneapi-request-id");
     CHECK_FALSE(request_id.empty());
@@ -134,7 +135,7 @@ TEST_CASE("Claude client, OpenAI channel: a stream becomes Claude's events in th
     auto body = json::parse(req.body, nullptr, false);
     const bool wants_usage = body.is_object() && body.value("stream", false) && body.contains("stream_options") &&
                              body["stream_options"].value("include_usage", false);
-    if (!wants_usage) {
+    if (req.path != "/v1/chat/completions" || !wants_usage) {
       r.status = 400;
       r.body = R"({"error":{"message":"mock: expected a stream with usage","type":"invalid_request_error"}})";
       return;
@@ -188,6 +189,11 @@ TEST_CASE("Claude client, OpenAI channel: a stream becomes Claude's events in th
 
 TEST_CASE("Claude client, OpenAI channel: a tool use round trip", "[e2e][claude-inbound]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
+    if (req.path != "/v1/chat/completions") {
+      r.status = 404;
+      r.body = R"({"error":{"message":"mock: unknown path","type":"invalid_request_error"}})";
+      return;
+    }
     auto body = json::parse(req.body);
     const json& last = body["messages"].back();
     json message = {{"role", "assistant"}};
@@ -379,7 +385,7 @@ TEST_CASE("Claude client: count_tokens counts locally, charges nothing", "[e2e][
   CHECK(json::parse(tooled.body)["input_tokens"].get<int64_t>() > tokens);
   CHECK(mock.request_count() == 0);
   CHECK(token_used(g) == 0);
-  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs") == 0);
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type IN (2, 6)") == 0);
   check_anthropic_error(claude_post(g.port(), "/v1/messages/count_tokens", "sk-wrong", request), 401,
                         "authentication_error");
 
