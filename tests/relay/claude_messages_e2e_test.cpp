@@ -396,3 +396,41 @@ TEST_CASE("Claude client: count_tokens counts locally, charges nothing", "[e2e][
   REQUIRE(res.status == 200);
   CHECK(as_int(log_row(g, res.header("x-oneapi-request-id")), "prompt_tokens") == tokens);
 }
+
+TEST_CASE("Claude client, Anthropic channel: an error mid-stream ends the stream with one error event",
+          "[e2e][claude-inbound][stream]") {
+  const std::string start =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_3\",\"type\":\"message\","
+      "\"role\":\"assistant\",\"content\":[],\"model\":\"claude-sonnet-4-5\",\"stop_reason\":null,"
+      "\"stop_sequence\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n"
+      "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+      "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+      "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n";
+  MockUpstream mock([&](const net::ServerRequest&, MockReply& r) {
+    r.status = 200;
+    r.headers = {{"Content-Type", "text/event-stream"}};
+    r.chunks = {{0, start},
+                {0,
+                 "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+                 "\"message\":\"Overloaded\"}}\n\n"}};
+  });
+  Gateway g;
+  auto added = g.daemon.ctl({"--json", "channel", "add", "--type", "anthropic", "--name", "claude", "--base-url",
+                             mock.base_url(), "--key", "sk-ant-upstream", "--models", kClaudeModel});
+  REQUIRE(added.exit_code == 0);
+  const std::string key = g.add_token(10'000'000);
+  auto res = claude_post(g.port(), "/v1/messages", key,
+                         R"({"model":"claude-sonnet-4-5","max_tokens":20,"stream":true,
+                             "messages":[{"role":"user","content":"Hi"}]})");
+  REQUIRE(res.status == 200);
+  REQUIRE(res.body.size() > start.size());
+  CHECK(res.body.substr(0, start.size()) == start);
+  auto tail = sse_events(res.body.substr(start.size()));
+  REQUIRE(tail.size() == 1);  // the upstream's error event is replaced by the gateway's, not doubled
+  CHECK(tail[0].first == "error");
+  CHECK(tail[0].second["error"]["type"] == "overloaded_error");
+  CHECK(tail[0].second["error"]["message"] == "Overloaded");
+  CHECK(tail[0].second["request_id"] == res.header("x-oneapi-request-id"));
+  CHECK(res.body.find("message_stop") == std::string::npos);
+}
