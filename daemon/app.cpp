@@ -95,8 +95,8 @@ Error invalid_url(const net::ServerRequest& req) {
 
 // Relay routes that One API has and oneapi does not serve yet.
 bool not_implemented_yet(std::string_view path) {
-  for (std::string_view p : {"/v1/images/", "/v1/audio/", "/v1/moderations", "/v1/edits", "/v1/responses/",
-                             "/v1/messages/", "/v1/files", "/v1/fine_tuning", "/v1/assistants", "/v1/threads"})
+  for (std::string_view p : {"/v1/images/", "/v1/audio/", "/v1/moderations", "/v1/edits", "/v1/responses/", "/v1/files",
+                             "/v1/fine_tuning", "/v1/assistants", "/v1/threads"})
     if (path.substr(0, p.size()) == p) return true;
   return false;
 }
@@ -355,6 +355,8 @@ int run(const ConfigSource& source, const Config& cfg) {
     // served by any channel.
     if (post && (p == "/v1/messages" || p == "/v1/v1/messages"))
       co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w, relay::ClientFormat::claude_messages);
+    if (post && (p == "/v1/messages/count_tokens" || p == "/v1/v1/messages/count_tokens"))
+      co_return co_await relay.count_claude_tokens(req, w);
     if (post && p == "/v1/responses")
       co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w, relay::ClientFormat::responses);
     if (get && p == "/v1/models") co_return co_await relay.list_models(req, w);

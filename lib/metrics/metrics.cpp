@@ -19,6 +19,8 @@ std::string_view route_name(Route r) {
       return "/v1/embeddings";
     case Route::messages:
       return "/v1/messages";
+    case Route::messages_count_tokens:
+      return "/v1/messages/count_tokens";
     case Route::responses:
       return "/v1/responses";
     case Route::models:

@@ -19,6 +19,7 @@ enum class Route : uint8_t {
   completions,
   embeddings,
   messages,
+  messages_count_tokens,
   responses,
   models,
   billing,

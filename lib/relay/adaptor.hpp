@@ -46,6 +46,8 @@ struct AdaptorContext {
   // A short-lived OAuth token the relay obtained for this channel's key before building the
   // request (relay/access_tokens.hpp; Vertex AI); empty for other types.
   std::string access_token;
+  // With such a body, the client's headers that go with it (anthropic-version, anthropic-beta).
+  net::Headers client_headers;
 };
 
 struct ParsedResponse {

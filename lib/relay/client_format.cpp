@@ -1,6 +1,7 @@
 // From client format to its bridge: one line per format.
 #include "relay/client_format.hpp"
 
+#include "relay/formats/claude_messages.hpp"
 #include "relay/formats/responses.hpp"
 
 namespace oneapi::relay {
@@ -10,7 +11,7 @@ const FormatBridge* bridge_for(ClientFormat format) {
     case ClientFormat::openai:
       return nullptr;
     case ClientFormat::claude_messages:
-      return nullptr;
+      return &formats::claude::bridge();
     case ClientFormat::responses:
       return &formats::responses::bridge();
   }

@@ -7,6 +7,8 @@
 
 #include "core/util.hpp"
 #include "relay/channel_health.hpp"
+#include "relay/formats/claude_messages.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
 
@@ -35,6 +37,9 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     e.status = 501;
     co_return co_await respond_error(s, writer, e);
   }
+  if (format == ClientFormat::claude_messages)
+    for (const char* name : {"anthropic-version", "anthropic-beta"})
+      if (std::string_view v = req.header(name); !v.empty()) s.client_headers.push_back({name, std::string(v)});
   s.flights = &flights_;
   s.suspensions = &suspensions_;
   s.channel_limits = &channel_limits_;
@@ -129,6 +134,32 @@ void Relay::rest_channel(int64_t channel_id, const Error& e) {
     return;
   if (e.retry_after_seconds > 0) rest = std::chrono::seconds(e.retry_after_seconds);
   suspensions_.suspend(channel_id, rest);
+}
+
+boost::asio::awaitable<void> Relay::count_claude_tokens(net::ServerRequest& req, net::ResponseWriter& writer) {
+  RelayState s = start_state(RelayMode::chat_completions, catalog_.get(), ClientFormat::claude_messages);
+  s.route = metrics::Route::messages_count_tokens;
+  if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (!body.is_object()) {
+    Error e = Error::make(ErrorKind::invalid_request, "invalid request body: expected a JSON object", "invalid_json");
+    co_return co_await respond_error(s, writer, e);
+  }
+  auto chat = formats::claude::to_chat_request(body, false);  // count_tokens takes no max_tokens
+  if (!chat) co_return co_await respond_error(s, writer, chat.error());
+  if (auto model = chat->find("model"); model != chat->end() && model->is_string()) s.model = model->get<std::string>();
+  if (s.model.empty()) {
+    Error e = Error::make(ErrorKind::invalid_request, "model: Field required", "invalid_request_error");
+    co_return co_await respond_error(s, writer, e);
+  }
+  if (auto r = authorize_model(s); !r) co_return co_await respond_error(s, writer, r.error());
+  // The prompt as the relay counts it, and the tool definitions the model reads too.
+  int64_t tokens = tokenizer::count_chat_prompt_tokens(s.model, (*chat)["messages"]);
+  if (auto tools = chat->find("tools"); tools != chat->end())
+    tokens += tokenizer::count_text_tokens(s.model, tools->dump());
+  count_request(s, 200);
+  nlohmann::json answer = {{"input_tokens", tokens}};
+  co_await writer.send(200, base_headers(s, "application/json"), answer.dump());
 }
 
 namespace {

@@ -27,6 +27,8 @@ class Relay {
   // /v1/messages (Claude) and /v1/responses (served as chat completions).
   boost::asio::awaitable<void> handle(RelayMode mode, net::ServerRequest& req, net::ResponseWriter& writer,
                                       ClientFormat format = ClientFormat::openai);
+  // POST /v1/messages/count_tokens: the local count of a Claude Messages request; nothing charged.
+  boost::asio::awaitable<void> count_claude_tokens(net::ServerRequest& req, net::ResponseWriter& writer);
   // GET /v1/models and /v1/models/{id}
   boost::asio::awaitable<void> list_models(net::ServerRequest& req, net::ResponseWriter& writer);
   boost::asio::awaitable<void> get_model(const std::string& id, net::ServerRequest& req, net::ResponseWriter& writer);

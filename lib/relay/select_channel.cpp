@@ -99,15 +99,16 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   auto& ctx = s.adaptor_ctx;
   ctx.mode = s.mode;
   ctx.channel = &channel->next_sender();
-  ctx.request_path = request_path;
+  const Adaptor* adaptor = adaptor_for(channel->channel.type);
+  const bool pass_through = s.bridge && adaptor && adaptor->speaks(s.format, channel->channel.type);
+  // A converted request is a chat completion: adaptors that build the upstream URL from the
+  // client's path (OpenAI-compatible, Azure) must not see /v1/messages or /v1/responses.
+  ctx.request_path = s.bridge && !pass_through ? std::string("/v1/chat/completions") : request_path;
   ctx.stream = s.stream;
   ctx.client_wants_usage = s.client_wants_usage;
   ctx.local_prompt_tokens = s.prompt_tokens;
-  const Adaptor* adaptor = adaptor_for(channel->channel.type);
-  const bool pass_through = s.bridge && adaptor && adaptor->speaks(s.format, channel->channel.type);
   ctx.format = pass_through ? s.format : ClientFormat::openai;
-  // A converted request goes to the chat completions endpoint, whatever path the client used.
-  if (s.bridge && !pass_through) ctx.request_path = "/v1/chat/completions";
+  ctx.client_headers = pass_through ? s.client_headers : net::Headers{};
   auto mapped = channel->model_mapping.find(s.model);
   ctx.model_mapped = mapped != channel->model_mapping.end() && mapped->second != s.model;
   ctx.upstream_model = ctx.model_mapped ? mapped->second : s.model;

@@ -55,6 +55,7 @@ struct RelayState {
   // request as the client sent it (for channels that take it as is).
   ClientFormat format = ClientFormat::openai;
   const FormatBridge* bridge = nullptr;
+  net::Headers client_headers;  // the format's own headers, forwarded on pass-through
 
   // authenticate
   const store::Token* token = nullptr;

@@ -383,6 +383,89 @@ class AnthropicStreamDecoder final : public StreamDecoder {
   int next_tool_ = 0;
 };
 
+// A Claude Messages client's stream, passed through byte for byte, event by event, while its usage
+// is read from message_start and message_delta. An `error` event is held back: the relay ends the
+// stream with its own (same shape, with the request id).
+class PassThroughStreamDecoder final : public StreamDecoder {
+ public:
+  void feed(std::string_view bytes, std::string& out) override {
+    pending_.append(bytes);
+    for (;;) {
+      const size_t lf = pending_.find("\n\n"), crlf = pending_.find("\r\n\r\n");
+      const size_t end = std::min(lf == std::string::npos ? lf : lf + 2, crlf == std::string::npos ? crlf : crlf + 4);
+      if (end == std::string::npos) return;
+      take(pending_.substr(0, end), out);
+      pending_.erase(0, end);
+    }
+  }
+
+  StreamSummary finish(std::string& out) override {
+    if (!pending_.empty()) take(pending_ + "\n\n", out, pending_.size());  // a last event without its blank line
+    pending_.clear();
+    if (!summary_.done_seen && !summary_.error) {
+      Error e =
+          Error::make(ErrorKind::upstream_error, "the upstream stream ended before message_stop", "stream_incomplete");
+      e.status = 502;
+      summary_.error = std::move(e);
+    }
+    return snapshot();
+  }
+
+  StreamSummary snapshot() const override {
+    StreamSummary s = summary_;
+    if (started_ && !(s.error && s.completion_text.empty())) s.usage = counts_.usage();
+    return s;
+  }
+
+ private:
+  // One whole event: read it, and forward its bytes (the first `forward` of them).
+  void take(const std::string& raw, std::string& out, size_t forward = std::string::npos) {
+    events_.clear();
+    sse_.feed(raw, events_);
+    bool is_error = false;
+    for (const auto& e : events_) is_error = read(e) || is_error;
+    if (!is_error) out.append(raw, 0, forward);
+  }
+
+  // Returns whether the event is an error.
+  bool read(const net::SseEvent& e) {
+    const json j = json::parse(e.data, nullptr, false);
+    std::string type = string_of(j, "type");
+    if (type.empty()) type = e.event;
+    if (type == "message_start") {
+      started_ = true;
+      if (j.contains("message") && j["message"].is_object() && j["message"].contains("usage"))
+        counts_.take(j["message"]["usage"]);
+    } else if (type == "message_delta") {
+      if (j.contains("usage")) counts_.take(j["usage"]);
+    } else if (type == "content_block_start") {
+      const json& block = j.contains("content_block") ? j["content_block"] : json();
+      summary_.completion_text += string_of(block, "text") + string_of(block, "name");
+    } else if (type == "content_block_delta") {
+      const json& delta = j.contains("delta") ? j["delta"] : json();
+      for (const char* key : {"text", "partial_json", "thinking"}) summary_.completion_text += string_of(delta, key);
+    } else if (type == "message_stop") {
+      summary_.done_seen = true;
+    } else if (type == "error") {
+      const json& err = j.is_object() && j.contains("error") ? j["error"] : json();
+      Error x = Error::make(ErrorKind::upstream_error, string_of(err, "message"), string_of(err, "type"));
+      x.type = x.code;
+      x.status = status_for_error_type(x.type);
+      if (x.message.empty()) x.message = "the upstream reported an error mid-stream";
+      if (!summary_.error) summary_.error = std::move(x);
+      return true;
+    }
+    return false;
+  }
+
+  std::string pending_;
+  net::SseDecoder sse_;
+  std::vector<net::SseEvent> events_;
+  StreamSummary summary_;
+  TokenCounts counts_;
+  bool started_ = false;
+};
+
 std::string messages_url(std::string_view base) {
   while (!base.empty() && base.back() == '/') base.remove_suffix(1);
   // Users paste "https://api.anthropic.com" or ".../v1": accept both.
@@ -398,27 +481,41 @@ class AnthropicAdaptor final : public Adaptor {
  public:
   std::string_view name() const override { return "anthropic"; }
 
-  Result<UpstreamRequest> build_request(const AdaptorContext& ctx, const json& body, std::string_view) const override {
+  Result<UpstreamRequest> build_request(const AdaptorContext& ctx, const json& body,
+                                        std::string_view raw_body) const override {
     if (ctx.mode != RelayMode::chat_completions)
       return Error::make(
           ErrorKind::invalid_request,
           std::string(mode_path(ctx.mode)) + " is not supported by Anthropic channels; use /v1/chat/completions",
           "unsupported_api_for_channel");
-    auto converted = convert_request(body, ctx.upstream_model, ctx.stream);
-    if (!converted) return converted.error();
     UpstreamRequest r;
     std::string base = ctx.channel->base_url;
     if (base.empty()) base = std::string(default_base_url(ctx.channel->type));
     r.url = messages_url(base);
     r.headers.push_back({"x-api-key", ctx.channel->key});
-    r.headers.push_back({"anthropic-version", kApiVersion});
+    const std::string_view client_version = net::find_header(ctx.client_headers, "anthropic-version");
+    r.headers.push_back({"anthropic-version", client_version.empty() ? kApiVersion : std::string(client_version)});
+    if (std::string_view beta = net::find_header(ctx.client_headers, "anthropic-beta"); !beta.empty())
+      r.headers.push_back({"anthropic-beta", std::string(beta)});
     r.headers.push_back({"Content-Type", "application/json"});
     r.headers.push_back({"Accept", ctx.stream ? "text/event-stream" : "application/json"});
+    if (ctx.format == ClientFormat::claude_messages) {  // the client's own request: only the model changes
+      if (!ctx.model_mapped) {
+        r.body = std::string(raw_body);
+      } else {
+        json mapped = body;
+        mapped["model"] = ctx.upstream_model;
+        r.body = mapped.dump();
+      }
+      return r;
+    }
+    auto converted = convert_request(body, ctx.upstream_model, ctx.stream);
+    if (!converted) return converted.error();
     r.body = converted->dump();
     return r;
   }
 
-  Result<ParsedResponse> parse_response(const AdaptorContext&, std::string body) const override {
+  Result<ParsedResponse> parse_response(const AdaptorContext& ctx, std::string body) const override {
     auto j = json::parse(body, nullptr, false);
     if (!j.is_object() || string_of(j, "type") == "error" || !j.contains("content")) {
       if (j.is_object() && j.contains("error")) return upstream_error(502, body);
@@ -427,6 +524,7 @@ class AnthropicAdaptor final : public Adaptor {
       e.status = 502;
       return e;
     }
+    if (ctx.format == ClientFormat::claude_messages) return pass_through(j, std::move(body));
     ParsedResponse p;
     std::string text, reasoning;
     json tool_calls = json::array();
@@ -468,10 +566,33 @@ class AnthropicAdaptor final : public Adaptor {
   }
 
   std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {
+    if (ctx.format == ClientFormat::claude_messages) return std::make_unique<PassThroughStreamDecoder>();
     return make_stream_decoder(ctx.client_wants_usage, static_cast<int64_t>(std::time(nullptr)));
   }
 
   Error parse_error(int status, std::string_view body) const override { return upstream_error(status, body); }
+
+  // Claude Messages clients get Anthropic's own answers.
+  bool speaks(ClientFormat format, int) const override {
+    return format == ClientFormat::openai || format == ClientFormat::claude_messages;
+  }
+
+ private:
+  // The answer as Anthropic sent it, with its usage read.
+  static ParsedResponse pass_through(const json& message, std::string body) {
+    ParsedResponse p;
+    if (message["content"].is_array())
+      for (const auto& block : message["content"])
+        p.completion_text += string_of(block, "text") + string_of(block, "thinking") + string_of(block, "name") +
+                             (block.contains("input") ? block["input"].dump() : std::string());
+    if (message.contains("usage") && message["usage"].is_object()) {
+      TokenCounts counts;
+      counts.take(message["usage"]);
+      p.usage = counts.usage();
+    }
+    p.body = std::move(body);
+    return p;
+  }
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #pragma once
 // Anthropic's Messages API (One API channel type 14): clients speak OpenAI chat completions, the
 // upstream speaks POST /v1/messages; requests, answers, streams and errors are converted both ways.
+// Claude Messages clients (/v1/messages) are passed through: their body with the channel's model,
+// their anthropic-version/-beta headers, Anthropic's answers and streams byte for byte.
 #include <nlohmann/json_fwd.hpp>
 
 #include "relay/adaptor.hpp"
