@@ -324,6 +324,17 @@ TEST_CASE("Anthropic adaptor passes Claude clients through: body, headers, answe
   CHECK(summary.usage->prompt_tokens == 25);
   CHECK(summary.usage->completion_tokens == 7);
 
+  // Split in two at every byte boundary: the same bytes out, the same usage.
+  for (size_t cut = 1; cut < stream.size(); ++cut) {
+    auto split = adaptor.new_stream_decoder(ctx);
+    std::string bytes;
+    split->feed(std::string_view(stream).substr(0, cut), bytes);
+    split->feed(std::string_view(stream).substr(cut), bytes);
+    auto s = split->finish(bytes);
+    if (bytes != stream || !s.done_seen || !s.usage || s.usage->prompt_tokens != 25 || s.usage->completion_tokens != 7)
+      FAIL("pass-through differs when split at byte " << cut);
+  }
+
   // An error event is held back (the relay sends its own) and reported.
   auto failing = adaptor.new_stream_decoder(ctx);
   out.clear();

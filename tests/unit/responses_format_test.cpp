@@ -363,6 +363,17 @@ TEST_CASE("Responses pass-through: usage of a Response and of a stream", "[respo
   CHECK(summary.usage->cached_prompt_tokens == 32);
   CHECK_FALSE(summary.error);
 
+  // Split in two at every byte boundary: the same bytes out, the same usage.
+  for (size_t cut = 1; cut < upstream.size(); ++cut) {
+    auto split = formats::responses::new_pass_through_decoder();
+    std::string bytes;
+    split->feed(std::string_view(upstream).substr(0, cut), bytes);
+    split->feed(std::string_view(upstream).substr(cut), bytes);
+    auto s = split->finish(bytes);
+    if (bytes != upstream || !s.done_seen || !s.usage || s.usage->prompt_tokens != 40 || s.completion_text != "Hi!")
+      FAIL("pass-through differs when split at byte " << cut);
+  }
+
   auto failing = formats::responses::new_pass_through_decoder();
   failing->feed(
       "event: response.failed\ndata: {\"type\":\"response.failed\",\"response\":{\"status\":\"failed\","
