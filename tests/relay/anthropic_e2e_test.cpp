@@ -84,14 +84,6 @@ bool well_formed(const net::ServerRequest& req, MockReply& r) {
   return ok;
 }
 
-std::map<std::string, std::string> log_row(const Gateway& g, const std::string& request_id) {
-  auto rows = db_rows(g.db(), "SELECT * FROM logs WHERE request_id = '" + request_id + "'");
-  REQUIRE(rows.size() == 1);
-  return rows[0];
-}
-
-int64_t as_int(const std::map<std::string, std::string>& row, const char* key) { return std::stoll(row.at(key)); }
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
 int64_t user_used(const Gateway& g) {
   return db_int(g.db(), "SELECT used_quota FROM users WHERE id = (SELECT user_id FROM tokens WHERE name = 'test')");
 }

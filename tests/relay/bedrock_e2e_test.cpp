@@ -158,14 +158,6 @@ bool well_signed(const net::ServerRequest& req, const std::string& model_id, Moc
   return true;
 }
 
-int64_t as_int(const std::map<std::string, std::string>& row, const char* key) { return std::stoll(row.at(key)); }
-std::map<std::string, std::string> log_row(const Gateway& g, const std::string& request_id) {
-  auto rows = db_rows(g.db(), "SELECT * FROM logs WHERE request_id = '" + request_id + "'");
-  REQUIRE(rows.size() == 1);
-  return rows[0];
-}
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
-
 // The bill lib/billing computes for these counts, for `model` on a Bedrock channel (type 33).
 int64_t expected_quota(const std::string& model, int64_t prompt, int64_t completion) {
   billing::Ratios ratios;

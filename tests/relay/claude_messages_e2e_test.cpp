@@ -33,26 +33,6 @@ std::vector<std::pair<std::string, json>> sse_events(const std::string& body) {
   return out;
 }
 
-std::map<std::string, std::string> log_row(const Gateway& g, const std::string& request_id) {
-  auto rows = db_rows(g.db(), "SELECT * FROM logs WHERE request_id = '" + request_id + "'");
-  REQUIRE(rows.size() == 1);
-  return rows[0];
-}
-
-int64_t as_int(const std::map<std::string, std::string>& row, const char* key) { return std::stoll(row.at(key)); }
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
-
-// lib/billing's bill for these counts on a channel type, for a default-group user.
-int64_t expected_quota(const std::string& model, int channel_type, int64_t prompt, int64_t completion, int64_t cached) {
-  billing::Ratios ratios;
-  billing::Price price;
-  price.model_ratio = ratios.model_ratio(model, channel_type);
-  price.completion_ratio = ratios.completion_ratio(model, channel_type);
-  price.group_ratio = ratios.group_ratio("default");
-  price.cached_input_ratio = ratios.cached_input_ratio(model, channel_type);
-  return billing::quota_for_usage(price, prompt, completion, cached);
-}
-
 void check_anthropic_error(const HttpResult& res, int status, const std::string& type) {
   CHECK(res.status == status);
   CHECK_FALSE(res.header("x-oneapi-request-id").empty());

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
+#include "billing/quota.hpp"
+#include "billing/ratios.hpp"
+
 namespace oneapi::test {
 
 std::string openai_chat_body(const std::string& content, int prompt_tokens, int completion_tokens) {
@@ -90,6 +93,25 @@ std::string Gateway::add_token(int64_t quota, const std::vector<std::string>& ex
   auto r = daemon.ctl(args);
   if (r.exit_code != 0) throw std::runtime_error("token create failed: " + r.err + r.out);
   return nlohmann::json::parse(r.out).at("key").get<std::string>();
+}
+
+std::map<std::string, std::string> log_row(const Gateway& g, const std::string& request_id) {
+  REQUIRE(!request_id.empty());
+  auto rows = db_rows(g.db(), "SELECT * FROM logs WHERE request_id = '" + request_id + "'");
+  REQUIRE(rows.size() == 1);
+  return rows[0];
+}
+
+int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
+
+int64_t expected_quota(const std::string& model, int channel_type, int64_t prompt, int64_t completion, int64_t cached) {
+  billing::Ratios ratios;
+  billing::Price price;
+  price.model_ratio = ratios.model_ratio(model, channel_type);
+  price.completion_ratio = ratios.completion_ratio(model, channel_type);
+  price.group_ratio = ratios.group_ratio("default");
+  price.cached_input_ratio = ratios.cached_input_ratio(model, channel_type);
+  return billing::quota_for_usage(price, prompt, completion, cached);
 }
 
 }  // namespace oneapi::test

@@ -35,6 +35,17 @@ struct Gateway {
   std::string db() const { return daemon.db_path(); }
 };
 
+// The one log row of a request id, as column -> text.
+std::map<std::string, std::string> log_row(const Gateway& g, const std::string& request_id);
+inline int64_t as_int(const std::map<std::string, std::string>& row, const char* key) {
+  return std::stoll(row.at(key));
+}
+// used_quota of the token add_token made.
+int64_t token_used(const Gateway& g);
+// The bill lib/billing computes for these counts at the gateway's default ratios, for a
+// default-group user on a channel of `channel_type`.
+int64_t expected_quota(const std::string& model, int channel_type, int64_t prompt, int64_t completion, int64_t cached);
+
 inline std::string chat_body(bool stream = false, const std::string& model = "gpt-4o-mini",
                              const std::string& extra = "") {
   std::string b = R"({"model":")" + model + R"(","messages":[{"role":"user","content":"Say hello"}])";

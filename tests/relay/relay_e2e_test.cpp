@@ -19,7 +19,6 @@ void reply_stream(MockReply& r, const std::vector<std::string>& words, bool with
   for (auto& e : openai_stream_events(words, with_usage, prompt, completion)) r.chunks.push_back({delay_ms, e});
 }
 
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name='test'"); }
 int64_t token_remain(const Gateway& g) { return db_int(g.db(), "SELECT remain_quota FROM tokens WHERE name='test'"); }
 int64_t root_quota(const Gateway& g) { return db_int(g.db(), "SELECT quota FROM users WHERE username='root'"); }
 constexpr int64_t kRootQuota = 500000000000000;

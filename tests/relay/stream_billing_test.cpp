@@ -29,10 +29,6 @@ std::map<std::string, std::string> last_bill(const Gateway& g) {
   return rows[0];
 }
 
-int64_t as_int(const std::map<std::string, std::string>& row, const char* key) { return std::stoll(row.at(key)); }
-
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
-
 }  // namespace
 
 TEST_CASE("upstream cuts the stream: the words delivered are billed, the error is not", "[e2e][stream][billing]") {

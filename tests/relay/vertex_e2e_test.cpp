@@ -168,8 +168,6 @@ std::map<std::string, std::string> log_of(const Gateway& g, const HttpResult& re
   return rows[0];
 }
 
-int64_t token_used(const Gateway& g) { return db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'"); }
-
 size_t count_path(const MockUpstream& mock, const std::string& path) {
   size_t n = 0;
   for (const auto& r : mock.requests()) n += r.path == path;

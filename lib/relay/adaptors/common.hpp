@@ -1,5 +1,7 @@
 #pragma once
 // Small helpers more than one adaptor needs.
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 
@@ -17,5 +19,8 @@ std::string channel_base_url(const store::Channel& channel);
 // An environment variable read once per process (function-local statics call this), or `fallback`
 // when unset or empty.
 std::string env_or(const char* name, std::string_view fallback);
+
+// A token count in a usage object: obj[key] when it is a positive number, else 0.
+int64_t count_of(const nlohmann::json& obj, const char* key);
 
 }  // namespace oneapi::relay::adaptors

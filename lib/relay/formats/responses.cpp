@@ -6,11 +6,13 @@
 
 #include "core/util.hpp"
 #include "net/sse.hpp"
+#include "relay/adaptors/common.hpp"
 
 namespace oneapi::relay::formats::responses {
 
 namespace {
 
+using adaptors::count_of;
 using nlohmann::json;
 
 Error bad_request(std::string message) {
@@ -39,14 +41,6 @@ const std::string* string_at(const json& obj, const char* key) {
 std::string string_or(const json& obj, const char* key, std::string fallback = {}) {
   const std::string* s = string_at(obj, key);
   return s ? *s : fallback;
-}
-
-int64_t count_of(const json& obj, const char* key) {
-  if (!obj.is_object()) return 0;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return 0;
-  const double v = it->get<double>();
-  return v > 0 ? static_cast<int64_t>(v) : 0;
 }
 
 // ---- request: Responses → chat completions ----

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/sse.hpp"
+#include "relay/adaptors/common.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
 namespace oneapi::relay::adaptors::anthropic {
@@ -22,14 +23,6 @@ std::string string_of(const json& obj, const char* key) {
   if (!obj.is_object()) return {};
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-int64_t count_of(const json& obj, const char* key) {
-  if (!obj.is_object()) return 0;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return 0;
-  const double v = it->get<double>();
-  return v > 0 ? static_cast<int64_t>(v) : 0;
 }
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
