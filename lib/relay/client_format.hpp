@@ -36,10 +36,12 @@ class FormatBridge {
   // tools …). Errors are the client's (400).
   virtual Result<nlohmann::json> to_chat_request(const nlohmann::json& client_body) const = 0;
   // A whole chat completion (what an adaptor's parse_response produced) as the client's answer;
-  // `usage` is what was billed.
-  virtual Result<std::string> from_chat_response(const nlohmann::json& chat_response, const Usage& usage) const = 0;
+  // `usage` is what was billed, `client_body` the client's request (Responses echoes its fields).
+  virtual Result<std::string> from_chat_response(const nlohmann::json& client_body, const nlohmann::json& chat_response,
+                                                 const Usage& usage) const = 0;
   // `model` is the client's model name, for the events that carry it.
-  virtual std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const std::string& model) const = 0;
+  virtual std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const nlohmann::json& client_body,
+                                                                  const std::string& model) const = 0;
   // An error answer's body and a stream's error event, in the client's format.
   virtual std::string error_body(const Error& e, std::string_view request_id) const = 0;
   virtual std::string stream_error_event(const Error& e, std::string_view request_id) const = 0;
@@ -47,19 +49,9 @@ class FormatBridge {
   // What only a channel speaking the format itself can serve (e.g. Responses' built-in tools or
   // previous_response_id): to_chat_request leaves it out, and a converted send fails with this.
   virtual std::optional<Error> needs_native(const nlohmann::json& /*client_body*/) const { return std::nullopt; }
-  // As from_chat_response and new_stream_encoder, for formats whose answers echo the request's
-  // fields (Responses does); `client_body` is the client's request.
-  virtual Result<std::string> from_chat_response_for(const nlohmann::json& /*client_body*/,
-                                                     const nlohmann::json& chat_response, const Usage& usage) const {
-    return from_chat_response(chat_response, usage);
-  }
-  virtual std::unique_ptr<ClientStreamEncoder> new_stream_encoder_for(const nlohmann::json& /*client_body*/,
-                                                                      const std::string& model) const {
-    return new_stream_encoder(model);
-  }
 };
 
-// The bridge of a format, or nullptr for openai (and for a format not built yet).
+// The bridge of a format, or nullptr for openai.
 const FormatBridge* bridge_for(ClientFormat format);
 
 }  // namespace oneapi::relay

@@ -32,11 +32,6 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
                                            ClientFormat format) {
   RelayState s = start_state(mode, catalog_.get(), format);
   const std::shared_ptr<const RelayConfig> config = config_.load();
-  if (format != ClientFormat::openai && !s.bridge) {
-    Error e = Error::make(ErrorKind::internal, "API not implemented", "api_not_implemented");
-    e.status = 501;
-    co_return co_await respond_error(s, writer, e);
-  }
   if (format == ClientFormat::claude_messages)
     for (const char* name : {"anthropic-version", "anthropic-beta"})
       if (std::string_view v = req.header(name); !v.empty()) s.client_headers.push_back({name, std::string(v)});

@@ -30,7 +30,7 @@ Result<std::string> client_answer(const RelayState& s, const std::string& chat_b
   auto chat = nlohmann::json::parse(chat_body, nullptr, false);
   if (chat.is_discarded())
     return Error::make(ErrorKind::upstream_error, "the upstream answer could not be converted", "bad_response_body");
-  return s.bridge->from_chat_response_for(s.client_body, chat, usage);
+  return s.bridge->from_chat_response(s.client_body, chat, usage);
 }
 }  // namespace
 
@@ -82,7 +82,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   // A converted stream: the decoder's chat chunks re-encoded in the client's format.
   std::unique_ptr<ClientStreamEncoder> encoder;
   if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai)
-    encoder = s.bridge->new_stream_encoder_for(s.client_body, s.model);
+    encoder = s.bridge->new_stream_encoder(s.client_body, s.model);
   std::string converted;
   auto headers = base_headers(s, "text/event-stream");
   headers.push_back({"Cache-Control", "no-cache"});

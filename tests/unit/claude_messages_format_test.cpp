@@ -142,7 +142,7 @@ TEST_CASE("Chat answer as a Claude message: text, tool calls, stop reasons, usag
     "choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","content":"Let me check.",
       "tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]}}]})");
   Usage usage{100, 20, 120, 30};
-  json msg = json::parse(ok(claude::bridge().from_chat_response(answer, usage)));
+  json msg = json::parse(ok(claude::bridge().from_chat_response(json::object(), answer, usage)));
   CHECK(msg["id"] == "msg_xyz");
   CHECK(msg["type"] == "message");
   CHECK(msg["role"] == "assistant");
@@ -159,13 +159,13 @@ TEST_CASE("Chat answer as a Claude message: text, tool calls, stop reasons, usag
                                                                               {"content_filter", "refusal"},
                                                                               {"function_call", "tool_use"}}) {
     answer["choices"][0]["finish_reason"] = finish;
-    CHECK(json::parse(ok(claude::bridge().from_chat_response(answer, usage)))["stop_reason"] == stop);
+    CHECK(json::parse(ok(claude::bridge().from_chat_response(json::object(), answer, usage)))["stop_reason"] == stop);
   }
-  CHECK_FALSE(claude::bridge().from_chat_response(json::parse(R"({"choices":[]})"), usage));
+  CHECK_FALSE(claude::bridge().from_chat_response(json::object(), json::parse(R"({"choices":[]})"), usage));
 }
 
 TEST_CASE("Claude stream encoder: text answer fed chunk by chunk, in the SDK's event order", "[claude-inbound]") {
-  auto encoder = claude::bridge().new_stream_encoder("claude-sonnet-4-5");
+  auto encoder = claude::bridge().new_stream_encoder(json::object(), "claude-sonnet-4-5");
   std::string out;
   encoder->feed(chunk({{"role", "assistant"}, {"content", ""}}), out);
   const std::string after_first = out;
@@ -198,7 +198,7 @@ TEST_CASE("Claude stream encoder: text answer fed chunk by chunk, in the SDK's e
 }
 
 TEST_CASE("Claude stream encoder: text then a tool call with streamed arguments", "[claude-inbound]") {
-  auto encoder = claude::bridge().new_stream_encoder("m");
+  auto encoder = claude::bridge().new_stream_encoder(json::object(), "m");
   std::string out;
   encoder->feed(chunk({{"role", "assistant"}, {"content", "On it."}}), out);
   encoder->feed(chunk({{"tool_calls", json::parse(R"([{"index":0,"id":"call_9","type":"function",
@@ -232,7 +232,7 @@ TEST_CASE("Claude stream encoder: text then a tool call with streamed arguments"
 }
 
 TEST_CASE("Claude stream encoder: an empty answer still opens and closes the message", "[claude-inbound]") {
-  auto encoder = claude::bridge().new_stream_encoder("m");
+  auto encoder = claude::bridge().new_stream_encoder(json::object(), "m");
   std::string out;
   encoder->finish(Usage{3, 0, 3, 0}, out);
   CHECK(names_of(events_of(out)) == std::vector<std::string>{"message_start", "ping", "message_delta", "message_stop"});

@@ -190,7 +190,7 @@ TEST_CASE("Responses answer: text, usage and the request's echo", "[responses][u
       "choices":[{"index":0,"message":{"role":"assistant","content":"Hello!"},"finish_reason":"stop"}],
       "usage":{"prompt_tokens":30,"completion_tokens":7,"total_tokens":37,
         "completion_tokens_details":{"reasoning_tokens":2}}})");
-  auto out = bridge().from_chat_response_for(request, chat, usage(30, 7, 10));
+  auto out = bridge().from_chat_response(request, chat, usage(30, 7, 10));
   REQUIRE(out.has_value());
   json r = json::parse(*out);
   CHECK(r["object"] == "response");
@@ -218,7 +218,7 @@ TEST_CASE("Responses answer: function calls, and length makes it incomplete", "[
       "choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[
         {"id":"call_X","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
         "finish_reason":"tool_calls"}]})");
-  json r = json::parse(*bridge().from_chat_response_for(json::parse(R"({"model":"m"})"), chat, usage(5, 9)));
+  json r = json::parse(*bridge().from_chat_response(json::parse(R"({"model":"m"})"), chat, usage(5, 9)));
   CHECK(r["status"] == "completed");
   REQUIRE(r["output"].size() == 1);
   const json& call = r["output"][0];
@@ -232,17 +232,16 @@ TEST_CASE("Responses answer: function calls, and length makes it incomplete", "[
 
   json cut = json::parse(R"({"choices":[{"index":0,"message":{"role":"assistant","content":"Once upon"},
       "finish_reason":"length"}]})");
-  json i = json::parse(*bridge().from_chat_response_for(json::parse(R"({"model":"m"})"), cut, usage(5, 2)));
+  json i = json::parse(*bridge().from_chat_response(json::parse(R"({"model":"m"})"), cut, usage(5, 2)));
   CHECK(i["status"] == "incomplete");
   CHECK(i["incomplete_details"]["reason"] == "max_output_tokens");
   CHECK(i["output"][0]["status"] == "incomplete");
 
-  CHECK_FALSE(bridge().from_chat_response(json::parse(R"({"choices":[]})"), usage(1, 1)).has_value());
+  CHECK_FALSE(bridge().from_chat_response(json::object(), json::parse(R"({"choices":[]})"), usage(1, 1)).has_value());
 }
 
 TEST_CASE("Responses stream: text events in OpenAI's order with the billed usage", "[responses][unit][stream]") {
-  auto encoder =
-      bridge().new_stream_encoder_for(json::parse(R"({"model":"my-model","instructions":"Hi"})"), "my-model");
+  auto encoder = bridge().new_stream_encoder(json::parse(R"({"model":"my-model","instructions":"Hi"})"), "my-model");
   std::string out;
   // Split mid-event, as network reads do.
   std::string sse = chunk({{"role", "assistant"}, {"content", ""}}) + chunk({{"content", "Hel"}}) +
@@ -278,7 +277,7 @@ TEST_CASE("Responses stream: text events in OpenAI's order with the billed usage
 }
 
 TEST_CASE("Responses stream: a function call after text", "[responses][unit][stream]") {
-  auto encoder = bridge().new_stream_encoder("m");
+  auto encoder = bridge().new_stream_encoder(json::object(), "m");
   std::string out;
   encoder->feed(chunk({{"content", "Checking."}}), out);
   encoder->feed(chunk({{"tool_calls",
@@ -314,7 +313,7 @@ TEST_CASE("Responses stream: a function call after text", "[responses][unit][str
 }
 
 TEST_CASE("Responses stream: cut by max tokens ends with response.incomplete; errors", "[responses][unit][stream]") {
-  auto encoder = bridge().new_stream_encoder("m");
+  auto encoder = bridge().new_stream_encoder(json::object(), "m");
   std::string out;
   encoder->feed(chunk({{"content", "Once"}}) + chunk(json::object(), "length"), out);
   encoder->finish(usage(3, 1), out);

@@ -329,7 +329,8 @@ class ClaudeBridge final : public FormatBridge {
     return claude::to_chat_request(client_body, true);
   }
 
-  Result<std::string> from_chat_response(const json& chat, const Usage& usage) const override {
+  Result<std::string> from_chat_response(const json& /*client_body*/, const json& chat,
+                                         const Usage& usage) const override {
     const json& choices = member(chat, "choices");
     if (!choices.is_array() || choices.empty() || !choices[0].is_object()) {
       Error e = Error::make(ErrorKind::upstream_error, "the upstream answer has no choices", "bad_response_body");
@@ -361,7 +362,8 @@ class ClaudeBridge final : public FormatBridge {
     return out.dump();
   }
 
-  std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const std::string& model) const override {
+  std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const json& /*client_body*/,
+                                                          const std::string& model) const override {
     return std::make_unique<ClaudeStreamEncoder>(model);
   }
 

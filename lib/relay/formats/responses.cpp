@@ -520,12 +520,6 @@ class ResponsesStreamEncoder final : public ClientStreamEncoder {
 class ResponsesBridge final : public FormatBridge {
  public:
   Result<json> to_chat_request(const json& client_body) const override { return to_chat(client_body); }
-  Result<std::string> from_chat_response(const json& chat_response, const Usage& usage) const override {
-    return from_chat(json::object(), chat_response, usage);
-  }
-  std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const std::string& model) const override {
-    return std::make_unique<ResponsesStreamEncoder>(json::object(), model);
-  }
   std::string error_body(const Error& e, std::string_view request_id) const override {
     return to_openai_error_json(e, request_id);
   }
@@ -541,12 +535,12 @@ class ResponsesBridge final : public FormatBridge {
     return "event: error\ndata: " + data.dump() + "\n\n";
   }
   std::optional<Error> needs_native(const json& client_body) const override { return unconvertible(client_body); }
-  Result<std::string> from_chat_response_for(const json& client_body, const json& chat_response,
-                                             const Usage& usage) const override {
+  Result<std::string> from_chat_response(const json& client_body, const json& chat_response,
+                                         const Usage& usage) const override {
     return from_chat(client_body, chat_response, usage);
   }
-  std::unique_ptr<ClientStreamEncoder> new_stream_encoder_for(const json& client_body,
-                                                              const std::string& model) const override {
+  std::unique_ptr<ClientStreamEncoder> new_stream_encoder(const json& client_body,
+                                                          const std::string& model) const override {
     return std::make_unique<ResponsesStreamEncoder>(client_body, model);
   }
 };
