@@ -1,5 +1,6 @@
 #include "store/migrations.hpp"
 
+#include <cctype>
 #include <iterator>
 
 #include "core/util.hpp"
@@ -167,7 +168,7 @@ CREATE TABLE IF NOT EXISTS channel_disabled_keys (
 
 int latest_schema_version() { return std::prev(std::end(kMigrations))->version; }
 
-Result<int> sqlite_schema_version(sqlite::Db& db) {
+Result<int> schema_version(sql::Db& db) {
   auto q = db.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
   if (!q) return q.error();
   auto row = (*q)->step();
@@ -176,13 +177,71 @@ Result<int> sqlite_schema_version(sqlite::Db& db) {
   return (*q)->column_int(0);
 }
 
-Result<void> migrate_sqlite(sqlite::Db& db) {
-  if (auto r =
-          db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)");
+namespace {
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Replaces whole words only, outside quotes (column names like "type" stay as they are).
+std::string replace_word(const std::string& sql, std::string_view word, std::string_view with) {
+  std::string out;
+  char quote = 0;
+  for (size_t i = 0; i < sql.size();) {
+    const char c = sql[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      out += c;
+      ++i;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+      ++i;
+      continue;
+    }
+    if (sql.compare(i, word.size(), word) == 0 && (i == 0 || !is_word_char(sql[i - 1])) &&
+        (i + word.size() == sql.size() || !is_word_char(sql[i + word.size()]))) {
+      out += with;
+      i += word.size();
+      continue;
+    }
+    out += c;
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+// The migrations are written in SQLite's types; a server gets 64-bit integers (quota and times
+// outgrow 32 bits) and its own auto-increment.
+std::string ddl_for(sql::Dialect dialect, const std::string& sql) {
+  if (dialect == sql::Dialect::sqlite) return sql;
+  std::string out = replace_word(sql, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
+  out = replace_word(out, "INTEGER", "BIGINT");
+  out = replace_word(out, "REAL", "DOUBLE PRECISION");
+  return out;
+}
+
+Result<void> migrate(sql::Db& db) {
+  // Nodes starting together on one server take turns: the first applies, the others find it done.
+  const bool server = db.dialect() == sql::Dialect::postgres;
+  if (server)
+    if (auto r = db.exec("SELECT pg_advisory_lock(7461010)"); !r) return r;
+  struct Unlock {
+    sql::Db& db;
+    bool on;
+    ~Unlock() {
+      if (on) (void)db.exec("SELECT pg_advisory_unlock(7461010)");
+    }
+  } unlock{db, server};
+  if (auto r = db.exec(ddl_for(db.dialect(),
+                               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at "
+                               "INTEGER)"));
       !r)
     return r;
   for (const Migration& m : kMigrations) {
-    auto tx = sqlite::Transaction::begin(db);
+    auto tx = sql::Transaction::begin(db);
     if (!tx) return tx.error();
     // Checked inside the write transaction: two daemons starting at once cannot both apply it.
     {
@@ -192,7 +251,7 @@ Result<void> migrate_sqlite(sqlite::Db& db) {
       if (!row) return row.error();
       if (*row) continue;  // applied; the transaction rolls back (nothing to undo)
     }
-    if (auto r = db.exec(m.sql); !r) {
+    if (auto r = db.exec(ddl_for(db.dialect(), m.sql)); !r) {
       Error e = r.error();
       e.message = "migration " + std::to_string(m.version) + ": " + e.message;
       return e;

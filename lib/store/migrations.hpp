@@ -1,14 +1,18 @@
 #pragma once
 // Numbered schema migrations, each applied once in its own transaction and recorded in
 // schema_migrations(version, applied_at).
+#include <string>
+
 #include "core/result.hpp"
-#include "store/sqlite.hpp"
+#include "store/sql.hpp"
 
 namespace oneapi::store {
 
-Result<void> migrate_sqlite(sqlite::Db& db);
+Result<void> migrate(sql::Db& db);
 // Highest applied version; 0 for an empty database.
-Result<int> sqlite_schema_version(sqlite::Db& db);
+Result<int> schema_version(sql::Db& db);
 int latest_schema_version();
+// A migration's SQL (written for SQLite) in `dialect`'s types.
+std::string ddl_for(sql::Dialect dialect, const std::string& sql);
 
 }  // namespace oneapi::store

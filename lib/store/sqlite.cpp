@@ -35,24 +35,7 @@ Statement::~Statement() {
   if (stmt_) sqlite3_finalize(stmt_);
 }
 
-Statement::Statement(Statement&& o) noexcept
-    : db_(o.db_), stmt_(o.stmt_), bind_rc_(o.bind_rc_), bind_index_(o.bind_index_) {
-  o.stmt_ = nullptr;
-}
-
-Statement& Statement::operator=(Statement&& o) noexcept {
-  if (this != &o) {
-    if (stmt_) sqlite3_finalize(stmt_);
-    db_ = o.db_;
-    stmt_ = o.stmt_;
-    bind_rc_ = o.bind_rc_;
-    bind_index_ = o.bind_index_;
-    o.stmt_ = nullptr;
-  }
-  return *this;
-}
-
-Statement& Statement::check_bind(int rc, int index) {
+sql::Statement& Statement::check_bind(int rc, int index) {
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) {
     bind_rc_ = rc;
     bind_index_ = index;
@@ -60,23 +43,19 @@ Statement& Statement::check_bind(int rc, int index) {
   return *this;
 }
 
-Statement& Statement::bind(int index, int64_t v) {
+sql::Statement& Statement::bind(int index, int64_t v) {
   return check_bind(sqlite3_bind_int64(stmt_, index, static_cast<sqlite3_int64>(v)), index);
 }
 
-Statement& Statement::bind(int index, double v) { return check_bind(sqlite3_bind_double(stmt_, index, v), index); }
+sql::Statement& Statement::bind(int index, double v) { return check_bind(sqlite3_bind_double(stmt_, index, v), index); }
 
-Statement& Statement::bind(int index, std::string_view v) {
+sql::Statement& Statement::bind(int index, std::string_view v) {
   return check_bind(
       sqlite3_bind_text64(stmt_, index, v.data(), static_cast<sqlite3_uint64>(v.size()), SQLITE_TRANSIENT, SQLITE_UTF8),
       index);
 }
 
-Statement& Statement::bind_null(int index) { return check_bind(sqlite3_bind_null(stmt_, index), index); }
-
-Statement& Statement::bind_text_or_null(int index, std::string_view v) {
-  return v.empty() ? bind_null(index) : bind(index, v);
-}
+sql::Statement& Statement::bind_null(int index) { return check_bind(sqlite3_bind_null(stmt_, index), index); }
 
 Result<bool> Statement::step() {
   if (!stmt_) return Error::make(ErrorKind::internal, "sqlite: step on an unprepared statement");
@@ -89,14 +68,6 @@ Result<bool> Statement::step() {
   return make_error(db_, rc, "step: " + std::string(sql()));
 }
 
-Result<void> Statement::run() {
-  for (;;) {
-    auto r = step();
-    if (!r) return r.error();
-    if (!*r) return {};
-  }
-}
-
 void Statement::reset() {
   if (!stmt_) return;
   // reset returns the last step's error again (already reported); clear_bindings cannot fail.
@@ -107,7 +78,6 @@ void Statement::reset() {
 }
 
 int64_t Statement::column_int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-int Statement::column_int(int col) const { return sqlite3_column_int(stmt_, col); }
 double Statement::column_double(int col) const { return sqlite3_column_double(stmt_, col); }
 bool Statement::column_is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
@@ -123,26 +93,13 @@ std::string_view Statement::sql() const {
   return s ? std::string_view(s) : std::string_view();
 }
 
-// ---- Query ----
-
-Query::~Query() {
-  if (!stmt_) return;
-  stmt_->reset();
-  if (in_use_) *in_use_ = false;
-}
-
-Query::Query(Query&& o) noexcept : owned_(std::move(o.owned_)), stmt_(o.stmt_), in_use_(o.in_use_) {
-  o.stmt_ = nullptr;
-  o.in_use_ = nullptr;
-}
-
 // ---- Db ----
 
 Db::~Db() { close(); }
 
 void Db::close() {
   if (!db_) return;
-  cache_.clear();  // statements must be finalized before the connection closes
+  clear_statement_cache();  // statements must be finalized before the connection closes
   const int rc = sqlite3_close(db_);
   if (rc != SQLITE_OK) spdlog::error("sqlite: closing the database failed: {}", sqlite3_errmsg(db_));
   db_ = nullptr;
@@ -180,7 +137,7 @@ Result<void> Db::exec(const std::string& sql) {
   return e;
 }
 
-Result<Statement> Db::prepare(std::string_view sql) {
+Result<std::unique_ptr<sql::Statement>> Db::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc =
       sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
@@ -189,27 +146,7 @@ Result<Statement> Db::prepare(std::string_view sql) {
     return error(rc, "prepare: " + std::string(sql));
   }
   if (!stmt) return Error::make(ErrorKind::internal, "sqlite: prepare: empty statement: " + std::string(sql));
-  return Statement(db_, stmt);
-}
-
-Result<Query> Db::query(std::string_view sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    auto st = prepare(sql);
-    if (!st) return st.error();
-    auto c = std::make_unique<Cached>();
-    c->stmt = std::move(*st);
-    it = cache_.emplace(std::string(sql), std::move(c)).first;
-  }
-  Cached& c = *it->second;
-  if (c.in_use) {
-    // Nested use of the same SQL (rare): a private statement keeps the outer one's cursor intact.
-    auto st = prepare(sql);
-    if (!st) return st.error();
-    return Query(std::move(*st));
-  }
-  c.in_use = true;
-  return Query(&c.stmt, &c.in_use);
+  return std::unique_ptr<sql::Statement>(std::make_unique<Statement>(db_, stmt));
 }
 
 Result<void> Db::set_busy_timeout(int ms) {
@@ -221,69 +158,6 @@ Result<void> Db::set_busy_timeout(int ms) {
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int Db::changes() const { return sqlite3_changes(db_); }
 
-// ---- Transaction ----
-
-Result<void> Db::begin_batch() {
-  if (in_batch_) return Error::make(ErrorKind::internal, "sqlite: a batch is open already");
-  auto q = query("BEGIN IMMEDIATE");
-  if (!q) return q.error();
-  if (auto r = (*q)->run(); !r) return r.error();
-  in_batch_ = true;
-  return {};
-}
-
-bool Db::batch_alive() const { return in_batch_ && !sqlite3_get_autocommit(db_); }
-
-Result<void> Db::commit_batch() {
-  in_batch_ = false;
-  if (sqlite3_get_autocommit(db_)) return error(SQLITE_ABORT, "batch transaction was rolled back");
-  auto q = query("COMMIT");
-  Result<void> r = q ? (*q)->run() : Result<void>(q.error());
-  if (!r && !sqlite3_get_autocommit(db_)) {
-    if (auto rb = query("ROLLBACK"); rb) (void)(*rb)->run();
-  }
-  return r;
-}
-
-Result<Transaction> Transaction::begin(Db& db, Mode mode) {
-  const bool savepoint = db.in_batch();
-  auto q = db.query(savepoint ? "SAVEPOINT job" : mode == Mode::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
-  if (!q) return q.error();
-  if (auto r = (*q)->run(); !r) return r.error();
-  return Transaction(&db, savepoint);
-}
-
-Transaction::~Transaction() {
-  if (!db_) return;
-  if (auto r = rollback(); !r) spdlog::error("{}", r.error().message);
-}
-
-Result<void> Transaction::commit() {
-  if (!db_) return Error::make(ErrorKind::internal, "sqlite: commit of a finished transaction");
-  auto q = db_->query(savepoint_ ? "RELEASE job" : "COMMIT");
-  if (!q) return q.error();
-  if (auto r = (*q)->run(); !r) return r.error();  // still open: the destructor rolls back
-  db_ = nullptr;
-  return {};
-}
-
-Result<void> Transaction::rollback() {
-  if (!db_) return {};
-  Db* db = db_;
-  db_ = nullptr;
-  // After some errors (e.g. SQLITE_FULL) SQLite has already rolled back on its own.
-  if (sqlite3_get_autocommit(db->handle())) return {};
-  if (savepoint_) {
-    auto undo = db->query("ROLLBACK TO job");
-    if (!undo) return undo.error();
-    if (auto r = (*undo)->run(); !r) return r;
-    auto release = db->query("RELEASE job");
-    if (!release) return release.error();
-    return (*release)->run();
-  }
-  auto q = db->query("ROLLBACK");
-  if (!q) return q.error();
-  return (*q)->run();
-}
+bool Db::in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
 
 }  // namespace oneapi::store::sqlite

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "store/models.hpp"
-#include "store/sqlite_rows.hpp"
+#include "store/sql_rows.hpp"
 
 namespace oneapi::store::log_archive {
 
@@ -23,10 +23,10 @@ Result<std::vector<Column>> columns_of(Db& db, const std::string& schema) {
   if (!st) return st.error();
   std::vector<Column> out;
   for (;;) {
-    auto row = st->step();
+    auto row = (*st)->step();
     if (!row) return row.error();
     if (!*row) break;
-    out.push_back({st->column_text(1), st->column_text(2), st->column_text(4)});
+    out.push_back({(*st)->column_text(1), (*st)->column_text(2), (*st)->column_text(4)});
   }
   return out;
 }
@@ -39,10 +39,10 @@ Result<void> mirror_schema(Db& db) {
   if (!st) return st.error();
   std::vector<std::string> statements;
   for (;;) {
-    auto row = st->step();
+    auto row = (*st)->step();
     if (!row) return row.error();
     if (!*row) break;
-    const std::string type = st->column_text(0), name = st->column_text(1), sql = st->column_text(2);
+    const std::string type = (*st)->column_text(0), name = (*st)->column_text(1), sql = (*st)->column_text(2);
     if (type == "table") {
       const auto open = sql.find('(');
       if (open == std::string::npos) return Error::make(ErrorKind::internal, "unexpected logs schema: " + sql);
@@ -82,14 +82,14 @@ Result<void> attach(Db& db, const std::string& path) {
   {
     auto st = db.prepare("ATTACH DATABASE ? AS logdb");
     if (!st) return st.error();
-    if (auto r = st->bind(1, path).run(); !r) return r;
+    if (auto r = (*st)->bind(1, path).run(); !r) return r;
   }
   {
     auto q = db.prepare("PRAGMA logdb.journal_mode=WAL");
     if (!q) return q.error();
-    auto row = q->step();
+    auto row = (*q)->step();
     if (!row) return row.error();
-    const std::string mode = *row ? q->column_text(0) : std::string();
+    const std::string mode = *row ? (*q)->column_text(0) : std::string();
     if (mode != "wal" && mode != "memory")
       return Error::make(ErrorKind::internal, "log database journal_mode is '" + mode + "', not WAL");
   }
@@ -109,12 +109,12 @@ Result<int64_t> ship(Db& db, int64_t max_rows) {
       "DELETE FROM main.logs WHERE type != ? AND id IN (SELECT m.id FROM main.logs AS m "
       "JOIN logdb.logs AS l ON l.id = m.id WHERE m.type != ? ORDER BY m.id LIMIT ?)";
   {
-    auto tx = sqlite::Transaction::begin(db);
+    auto tx = sql::Transaction::begin(db);
     if (!tx) return tx.error();
     if (auto r = rows::run(db, copy, kLogProvisional, max_rows); !r) return r.error();
     if (auto r = tx->commit(); !r) return r.error();
   }
-  auto tx = sqlite::Transaction::begin(db);
+  auto tx = sql::Transaction::begin(db);
   if (!tx) return tx.error();
   if (auto r = rows::run(db, drop, kLogProvisional, kLogProvisional, max_rows); !r) return r.error();
   const int64_t moved = db.changes();

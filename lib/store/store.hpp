@@ -1,6 +1,6 @@
 #pragma once
 // The storage interface. Implementations are synchronous and are called from one thread only
-// (the store executor); PostgreSQL comes later behind the same interface.
+// (the store executor). One implementation, SqlStore (sql_store.cpp), serves every database.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,11 +12,20 @@
 namespace oneapi::store {
 
 struct StoreOptions {
-  std::string sqlite_path;
+  StoreOptions() = default;
+  StoreOptions(std::string sqlite, int busy_ms, std::string log_sqlite)
+      : sqlite_path(std::move(sqlite)), busy_timeout_ms(busy_ms), log_sqlite_path(std::move(log_sqlite)) {}
+
+  std::string sqlite_path;  // used when sql_dsn is empty
   int busy_timeout_ms = 3000;
   // LOG_SQL_DSN as a SQLite file: logs move there once their request is settled (see
   // sqlite_log_archive.hpp). Empty: logs stay in the main database.
   std::string log_sqlite_path;
+  // SQL_DSN: postgres://… (or postgresql://…) selects PostgreSQL; empty keeps SQLite.
+  std::string sql_dsn;
+  int connect_timeout_s = 5;
+  // False on a NODE_TYPE=slave node: the master migrates; a slave only checks the version.
+  bool migrate = true;
 };
 
 class Store {
@@ -116,6 +125,10 @@ class Store {
   virtual bool logs_split() const = 0;
 };
 
-std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);  // throws on failure to open/migrate
+// Each throws std::runtime_error on failure to open or migrate.
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);
+std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts);
+// By opts.sql_dsn: PostgreSQL for postgres://…, SQLite when empty; anything else is refused.
+std::unique_ptr<Store> open_store(const StoreOptions& opts);
 
 }  // namespace oneapi::store

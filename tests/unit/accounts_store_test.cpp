@@ -1,4 +1,4 @@
-// Users, redemptions and log maintenance in the SQLite store, against a real database file.
+// Users, redemptions and log maintenance in the store, on every backend of test::store_backends().
 #include <catch2/catch.hpp>
 #include <memory>
 #include <set>
@@ -7,6 +7,7 @@
 #include "store/store.hpp"
 #include "support/result_check.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_database.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
@@ -16,8 +17,9 @@ using oneapi::test::ok;
 namespace {
 
 struct Accounts {
-  test::TempDir dir{"oneapi-accounts-"};
-  std::unique_ptr<Store> db = open_sqlite_store(StoreOptions{dir.file("oneapi.db"), 3000, {}});
+  explicit Accounts(std::string backend) : database(std::move(backend)) {}
+  test::TestDatabase database;
+  std::unique_ptr<Store> db = database.open();
 
   User add(const std::string& name, int64_t quota = 0, const std::string& aff = "", bool default_token = false) {
     NewUser n;
@@ -41,7 +43,7 @@ struct Accounts {
 }  // namespace
 
 TEST_CASE("creating a user applies the new-user grant and logs it", "[store][accounts]") {
-  Accounts a;
+  Accounts a(GENERATE(from_range(test::store_backends())));
   User u = a.add("alice", 1000);
   CHECK(u.quota == 1100);
   CHECK(u.aff_code.size() == 4);
@@ -61,7 +63,7 @@ TEST_CASE("creating a user applies the new-user grant and logs it", "[store][acc
 }
 
 TEST_CASE("an invited user and the inviter both get their rewards in one go", "[store][accounts]") {
-  Accounts a;
+  Accounts a(GENERATE(from_range(test::store_backends())));
   User inviter = a.add("inviter");
   User invitee = a.add("invitee", 0, inviter.aff_code, true);
   CHECK(invitee.inviter_id == inviter.id);
@@ -82,7 +84,7 @@ TEST_CASE("an invited user and the inviter both get their rewards in one go", "[
 }
 
 TEST_CASE("updating, topping up and soft-deleting a user", "[store][accounts]") {
-  Accounts a;
+  Accounts a(GENERATE(from_range(test::store_backends())));
   User u = a.add("bob");
   u.group = "vip";
   u.role = static_cast<int>(Role::admin);
@@ -114,7 +116,7 @@ TEST_CASE("updating, topping up and soft-deleting a user", "[store][accounts]") 
 }
 
 TEST_CASE("a redemption code is redeemed once, and only when enabled", "[store][accounts]") {
-  Accounts a;
+  Accounts a(GENERATE(from_range(test::store_backends())));
   User u = a.add("carol");
   Redemption tmpl;
   tmpl.name = "promo";
@@ -158,7 +160,7 @@ TEST_CASE("a redemption code is redeemed once, and only when enabled", "[store][
 }
 
 TEST_CASE("log stat sums consumption and purge keeps requests in flight", "[store][accounts][logs]") {
-  Accounts a;
+  Accounts a(GENERATE(from_range(test::store_backends())));
   User u = a.add("dave", 1'000'000);
   Token t;
   t.user_id = u.id;

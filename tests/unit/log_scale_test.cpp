@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "store/sql_accounts.hpp"
 #include "store/sqlite.hpp"
-#include "store/sqlite_accounts.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -35,18 +35,18 @@ void fill(const std::string& path) {
 }
 
 std::string plan_of(sqlite::Db& db, const LogFilter& f) {
-  sqlite_accounts::SqlParams params;
-  const std::string sql = sqlite_accounts::log_page_sql(f, params);
+  sql_accounts::SqlParams params;
+  const std::string sql = sql_accounts::log_page_sql(f, params);
   auto q = db.prepare("EXPLAIN QUERY PLAN " + sql);
   REQUIRE(q);
   int i = 0;
-  for (const auto& p : params) std::visit([&](const auto& v) { q->bind(++i, v); }, p);
+  for (const auto& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
   std::string plan;
   for (;;) {
-    auto row = q->step();
+    auto row = (*q)->step();
     REQUIRE(row);
     if (!*row) break;
-    plan += q->column_text(3) + "; ";
+    plan += (*q)->column_text(3) + "; ";
   }
   return plan;
 }

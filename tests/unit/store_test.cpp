@@ -1,4 +1,5 @@
-// The SQLite store against a real database file in a temporary directory.
+// The store against a real SQLite file in a temporary directory and, when the test script started
+// one, a real PostgreSQL server (each case runs on every backend of test::store_backends()).
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,6 +14,7 @@
 #include "store/sqlite.hpp"
 #include "support/result_check.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_database.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
@@ -22,11 +24,15 @@ using oneapi::test::ok;
 namespace {
 
 struct Fixture {
-  test::TempDir dir{"oneapi-store-"};
-  std::string path = dir.file("data/nested/oneapi.db");  // parents do not exist yet
+  explicit Fixture(std::string backend = "sqlite") : database(std::move(backend)) {}
+  test::TestDatabase database;
   std::unique_ptr<Store> db = open();
 
-  std::unique_ptr<Store> open() { return open_sqlite_store(StoreOptions{path, 3000, {}}); }
+  std::unique_ptr<Store> open() { return database.open(); }
+  int64_t scalar(const std::string& sql) {
+    auto raw = database.raw();
+    return test::scalar(*raw, sql);
+  }
   void reopen() {
     db.reset();
     db = open();
@@ -96,16 +102,6 @@ struct Fixture {
   }
 };
 
-// A second, raw connection for looking at what the store wrote.
-int64_t scalar(const std::string& path, const std::string& sql) {
-  sqlite::Db raw;
-  ok(raw.open(path));
-  auto st = ok(raw.prepare(sql));
-  auto row = ok(st.step());
-  REQUIRE(row);
-  return st.column_int64(0);
-}
-
 }  // namespace
 
 TEST_CASE("sqlite wrapper: errors carry sqlite's message, transactions roll back", "[store]") {
@@ -149,20 +145,26 @@ TEST_CASE("sqlite wrapper: errors carry sqlite's message, transactions roll back
   CHECK_THAT(be.message, Catch::Contains("bind parameter 5"));
 }
 
-TEST_CASE("store: open creates the file and its directories; migrations are idempotent", "[store]") {
-  Fixture fx;
-  CHECK(std::filesystem::exists(fx.path));
+TEST_CASE("store: open creates the file and its directories", "[store]") {
+  test::TempDir dir;
+  const std::string path = dir.file("data/nested/oneapi.db");  // parents do not exist yet
+  auto db = open_sqlite_store(StoreOptions{path, 3000, {}});
+  CHECK(std::filesystem::exists(path));
+  CHECK(db->schema_version() == latest_schema_version());
+}
+
+TEST_CASE("store: migrations are idempotent and give One API's tables", "[store]") {
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   CHECK(fx.db->schema_version() == latest_schema_version());
   CHECK(latest_schema_version() >= 1);
   fx.reopen();
   fx.reopen();
   CHECK(fx.db->schema_version() == latest_schema_version());
-  CHECK(scalar(fx.path, "SELECT COUNT(*) FROM schema_migrations") == latest_schema_version());
-  CHECK(scalar(fx.path, "SELECT COUNT(*) FROM schema_migrations WHERE version = 1 AND applied_at > 0") == 1);
+  CHECK(fx.scalar("SELECT COUNT(*) FROM schema_migrations") == latest_schema_version());
+  CHECK(fx.scalar("SELECT COUNT(*) FROM schema_migrations WHERE version = 1 AND applied_at > 0") == 1);
 
   // One API's table and column names.
-  sqlite::Db raw;
-  ok(raw.open(fx.path));
+  auto raw = fx.database.raw();
   for (const char* sql : {
            R"(SELECT id, username, password, display_name, role, status, email, github_id, wechat_id, lark_id, oidc_id,
                      access_token, quota, used_quota, request_count, "group", aff_code, inviter_id FROM users)",
@@ -179,14 +181,21 @@ TEST_CASE("store: open creates the file and its directories; migrations are idem
            R"(SELECT "key", value FROM options)",
        }) {
     INFO(sql);
-    CHECK(raw.prepare(sql).has_value());
+    auto q = ok(raw->query(sql));
+    CHECK(q->step().has_value());
   }
-  auto mode = ok(raw.prepare("PRAGMA journal_mode"));
-  REQUIRE(ok(mode.step()));
-  CHECK(mode.column_text(0) == "wal");
-  CHECK(scalar(fx.path,
-               "SELECT COUNT(*) FROM pragma_table_info('redemptions') "
-               "WHERE name = 'quota' AND dflt_value = '100'") == 1);
+  // Quota and times outgrow 32 bits.
+  ok(raw->exec("UPDATE tokens SET remain_quota = 500000000000000"));
+  if (!fx.database.is_sqlite()) {
+    CHECK(fx.scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND "
+                    "table_name = 'logs' AND column_name = 'quota' AND data_type = 'bigint'") == 1);
+    return;
+  }
+  auto mode = ok(raw->query("PRAGMA journal_mode"));
+  REQUIRE(ok(mode->step()));
+  CHECK(mode->column_text(0) == "wal");
+  CHECK(fx.scalar("SELECT COUNT(*) FROM pragma_table_info('redemptions') "
+                  "WHERE name = 'quota' AND dflt_value = '100'") == 1);
 }
 
 TEST_CASE("store: opening an unusable path throws", "[store]") {
@@ -201,7 +210,7 @@ TEST_CASE("store: opening an unusable path throws", "[store]") {
 }
 
 TEST_CASE("store: ensure_root creates root and the initial token once", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   const std::string key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL";
   ok(fx.db->ensure_root("sk-" + key, "0123456789abcdef0123456789abcdef"));
   ok(fx.db->ensure_root("sk-" + key, "0123456789abcdef0123456789abcdef"));
@@ -238,7 +247,7 @@ TEST_CASE("store: ensure_root creates root and the initial token once", "[store]
 }
 
 TEST_CASE("store: ensure_root without tokens gives root a random access token", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   ok(fx.db->ensure_root("", ""));
   auto users = ok(fx.db->list_users());
   REQUIRE(users.size() == 1);
@@ -247,7 +256,7 @@ TEST_CASE("store: ensure_root without tokens gives root a random access token", 
 }
 
 TEST_CASE("store: abilities follow channel groups, models, status and priority", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   auto abilities_of = [&](int64_t channel_id) {
     std::set<std::tuple<std::string, std::string, bool, int64_t>> out;
     for (const auto& a : ok(fx.db->load_snapshot()).abilities)
@@ -297,7 +306,7 @@ TEST_CASE("store: abilities follow channel groups, models, status and priority",
 }
 
 TEST_CASE("store: tokens, channels and options CRUD", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User a = fx.user(100);
   User b = fx.user(100);
   Token ta = fx.token(a.id, 10);
@@ -370,7 +379,7 @@ TEST_CASE("store: tokens, channels and options CRUD", "[store]") {
 }
 
 TEST_CASE("store: pre_charge reserves quota and writes a provisional log", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   Token t = fx.token(u.id, 500);
   Channel c = fx.channel();
@@ -410,7 +419,7 @@ TEST_CASE("store: pre_charge reserves quota and writes a provisional log", "[sto
 }
 
 TEST_CASE("store: pre_charge refusals", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   auto unchanged = [&](const Token& t, int64_t remain, int64_t user_quota) {
     CHECK(ok(fx.db->get_token(t.id)).remain_quota == remain);
@@ -504,7 +513,7 @@ TEST_CASE("store: pre_charge refusals", "[store]") {
 }
 
 TEST_CASE("store: settle moves the difference and is applied once", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   Token t = fx.token(u.id, 500);
   Channel c = fx.channel();
@@ -582,7 +591,7 @@ TEST_CASE("store: settle moves the difference and is applied once", "[store]") {
 }
 
 TEST_CASE("store: refund restores exactly and is applied once", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   Token t = fx.token(u.id, 500);
   const User u0 = ok(fx.db->get_user(u.id));
@@ -615,7 +624,7 @@ TEST_CASE("store: refund restores exactly and is applied once", "[store]") {
 }
 
 TEST_CASE("store: a refund revives a token it had been exhausted for", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   Token t = fx.token(u.id, 100);
   const int64_t a = ok(fx.db->pre_charge(fx.pre(t, u, 60, "a")));
@@ -634,7 +643,7 @@ TEST_CASE("store: a refund revives a token it had been exhausted for", "[store]"
 }
 
 TEST_CASE("store: reconcile_pending refunds what a killed daemon left behind", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
   Token t = fx.token(u.id, 500);
   Token unl = fx.token(u.id, 0, true);
@@ -668,7 +677,7 @@ TEST_CASE("store: reconcile_pending refunds what a killed daemon left behind", "
 }
 
 TEST_CASE("store: list_logs filters, newest first, with limit and offset", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User alice = fx.user(1000000, 1, "alice");
   User bob = fx.user(1000000, 1, "bob");
   Token ta = fx.token(alice.id, 0, true, 1, "alice-key");
@@ -743,7 +752,7 @@ TEST_CASE("store: list_logs filters, newest first, with limit and offset", "[sto
 }
 
 TEST_CASE("store: data survives closing and reopening the file", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u;
   u.username = "carol";
   u.display_name = "Carol";
@@ -830,7 +839,7 @@ TEST_CASE("store: data survives closing and reopening the file", "[store]") {
 }
 
 TEST_CASE("store: 1000 pre_charge and settle pairs keep the books exact", "[store]") {
-  Fixture fx;
+  Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(10000000);
   Token t = fx.token(u.id, 5000000);
   Channel c = fx.channel();

@@ -1,4 +1,4 @@
-#include "store/sqlite_rows.hpp"
+#include "store/sql_rows.hpp"
 
 namespace oneapi::store::rows {
 

@@ -1,17 +1,17 @@
 #pragma once
-// Column lists, row readers and small query helpers shared by the SQLite store's files.
+// Column lists, row readers and small query helpers shared by the store's files (any database).
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "store/models.hpp"
-#include "store/sqlite.hpp"
+#include "store/sql.hpp"
 
 namespace oneapi::store::rows {
 
-using sqlite::Db;
-using sqlite::Statement;
+using sql::Db;
+using sql::Statement;
 
 // Inline: other files build SQL from it during static initialisation.
 inline const std::string kUserCols =
@@ -27,11 +27,11 @@ inline const std::string kLogCols =
     "id, user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
     "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, "
     "cached_prompt_tokens";
-User read_user(const sqlite::Statement& s);
-Token read_token(const sqlite::Statement& s);
-Channel read_channel(const sqlite::Statement& s);
-Ability read_ability(const sqlite::Statement& s);
-Log read_log(const sqlite::Statement& s);
+User read_user(const Statement& s);
+Token read_token(const Statement& s);
+Channel read_channel(const Statement& s);
+Ability read_ability(const Statement& s);
+Log read_log(const Statement& s);
 
 Error not_found(std::string_view what, int64_t id);
 

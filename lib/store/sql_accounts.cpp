@@ -1,12 +1,14 @@
-#include "store/sqlite_accounts.hpp"
+#include "store/sql_accounts.hpp"
+
+#include <limits>
 
 #include "core/util.hpp"
-#include "store/sqlite_rows.hpp"
+#include "store/sql_rows.hpp"
 
-namespace oneapi::store::sqlite_accounts {
+namespace oneapi::store::sql_accounts {
 
 using namespace rows;
-using sqlite::Transaction;
+using sql::Transaction;
 
 namespace {
 
@@ -45,6 +47,13 @@ Result<void> insert_log(Db& db, int type, int64_t user_id, const std::string& us
 
 Result<std::optional<User>> find_user(Db& db, int64_t id) {
   static const std::string sql = "SELECT " + kUserCols + " FROM users WHERE id = ? AND status != ?";
+  return select_one<User>(db, sql, read_user, id, kUserDeleted);
+}
+
+// The same, locking the row until the transaction ends (on a database server).
+Result<std::optional<User>> find_user_for_update(Db& db, int64_t id) {
+  const std::string sql =
+      "SELECT " + kUserCols + " FROM users WHERE id = ? AND status != ?" + std::string(db.for_update());
   return select_one<User>(db, sql, read_user, id, kUserDeleted);
 }
 
@@ -105,14 +114,14 @@ Result<User> create_user(Db& db, const NewUser& n) {
   if (!aff) return aff.error();
   u.aff_code = *aff;
   {
-    auto q = db.query(
+    auto id = sql::insert_returning_id(
+        db,
         R"(INSERT INTO users (username, password, display_name, role, status, email, access_token, quota, used_quota,
-           request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?))");
-    if (!q) return q.error();
-    (*q)->bind_all(u.username, u.password, u.display_name, u.role, u.status, u.email, u.access_token, u.quota, u.group,
-                   u.aff_code, u.inviter_id);
-    if (auto r = (*q)->run(); !r) return r.error();
-    u.id = db.last_insert_rowid();
+           request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?) RETURNING id)",
+        u.username, u.password, u.display_name, u.role, u.status, u.email, u.access_token, u.quota, u.group, u.aff_code,
+        u.inviter_id);
+    if (!id) return id.error();
+    u.id = *id;
   }
   const int kSystem = static_cast<int>(LogType::system);
   if (n.quota_for_new_user > 0)
@@ -178,8 +187,10 @@ Result<void> delete_user(Db& db, int64_t id) {
 Result<User> topup_user(Db& db, int64_t id, int64_t quota, const std::string& content) {
   auto tx = Transaction::begin(db);
   if (!tx) return tx.error();
-  auto u = live_user(db, id);
-  if (!u) return u.error();
+  auto found = find_user_for_update(db, id);
+  if (!found) return found.error();
+  if (!*found) return not_found("user", id);
+  const User* u = &**found;
   if (u->quota + quota < 0)
     return invalid("the top-up would make the balance negative (balance " + std::to_string(u->quota) + ")");
   if (auto r = run(db, "UPDATE users SET quota = quota + ? WHERE id = ?", quota, id); !r) return r.error();
@@ -204,14 +215,13 @@ Result<std::vector<Redemption>> create_redemptions(Db& db, const Redemption& tmp
   if (!tx) return tx.error();
   std::vector<int64_t> ids;
   for (int i = 0; i < count; ++i) {
-    auto q = db.query(
+    auto id = sql::insert_returning_id(
+        db,
         R"(INSERT INTO redemptions (user_id, "key", status, name, quota, created_time, redeemed_time, redeemed_by)
-           VALUES (?, ?, ?, ?, ?, ?, 0, 0))");
-    if (!q) return q.error();
-    if (auto r = (*q)->bind_all(tmpl.user_id, random_hex32(), kCodeEnabled, tmpl.name, tmpl.quota, unix_now()).run();
-        !r)
-      return r.error();
-    ids.push_back(db.last_insert_rowid());
+           VALUES (?, ?, ?, ?, ?, ?, 0, 0) RETURNING id)",
+        tmpl.user_id, random_hex32(), kCodeEnabled, tmpl.name, tmpl.quota, unix_now());
+    if (!id) return id.error();
+    ids.push_back(*id);
   }
   if (auto r = tx->commit(); !r) return r.error();
   std::vector<Redemption> out;
@@ -261,7 +271,8 @@ Result<void> delete_redemption(Db& db, int64_t id) {
 Result<int64_t> redeem(Db& db, const std::string& key, int64_t user_id) {
   auto tx = Transaction::begin(db);  // IMMEDIATE: the check and the update see the same row
   if (!tx) return tx.error();
-  static const std::string sql = "SELECT " + kRedemptionCols + " FROM redemptions WHERE \"key\" = ?";
+  const std::string sql =
+      "SELECT " + kRedemptionCols + " FROM redemptions WHERE \"key\" = ?" + std::string(db.for_update());
   auto code = select_one<Redemption>(db, sql, read_redemption, key);
   if (!code) return code.error();
   if (!*code) return invalid("invalid redemption code");
@@ -311,7 +322,7 @@ std::string log_page_sql(const LogFilter& f, SqlParams& params, std::string_view
   log_filter_sql(f, sql, params);
   // (created_at, id): the order every log index ends in (see migration 2). limit <= 0: no limit.
   sql += " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?";
-  params.emplace_back(int64_t{f.limit > 0 ? f.limit : -1});
+  params.emplace_back(int64_t{f.limit > 0 ? f.limit : std::numeric_limits<int64_t>::max()});
   params.emplace_back(int64_t{f.offset > 0 ? f.offset : 0});
   return sql;
 }
@@ -372,11 +383,13 @@ Result<int64_t> purge_logs(Db& db, int64_t before, bool split) {
       return r.error();
     purged = db.changes();
   }
-  if (auto r = run(db, "DELETE FROM main.logs WHERE created_at < ? AND type != ?", before, kLogProvisional); !r)
-    return r.error();
+  // "main." only where a second database is attached (SQLite): other databases have no such schema.
+  const char* purge = split ? "DELETE FROM main.logs WHERE created_at < ? AND type != ?"
+                            : "DELETE FROM logs WHERE created_at < ? AND type != ?";
+  if (auto r = run(db, purge, before, kLogProvisional); !r) return r.error();
   purged += db.changes();
   if (auto r = tx->commit(); !r) return r.error();
   return purged;
 }
 
-}  // namespace oneapi::store::sqlite_accounts
+}  // namespace oneapi::store::sql_accounts

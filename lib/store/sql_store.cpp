@@ -1,4 +1,5 @@
-// Store on SQLite: WAL journal, one connection used by the store thread, cached statements.
+// The store on any SQL database (sql.hpp): one connection used by the store thread, cached
+// statements. On SQLite: WAL journal, a checkpointer thread and an optional log database file.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -15,19 +16,20 @@
 
 #include "core/util.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres.hpp"
+#include "store/sql_accounts.hpp"
+#include "store/sql_rows.hpp"
 #include "store/sqlite.hpp"
-#include "store/sqlite_accounts.hpp"
 #include "store/sqlite_log_archive.hpp"
-#include "store/sqlite_rows.hpp"
 #include "store/store.hpp"
 
 namespace oneapi::store {
 
 namespace {
 
-using sqlite::Db;
-using sqlite::Statement;
-using sqlite::Transaction;
+using sql::Db;
+using sql::Statement;
+using sql::Transaction;
 using namespace rows;
 
 constexpr int kTokenEnabled = static_cast<int>(TokenStatus::enabled);
@@ -46,14 +48,14 @@ const std::string kSelectUserByAccessToken = "SELECT " + kUserCols + " FROM user
 const std::string kSelectUsers = "SELECT " + kUserCols + " FROM users WHERE status != 3 ORDER BY id";
 constexpr const char* kInsertUser =
     R"(INSERT INTO users (username, password, display_name, role, status, email, access_token, quota, used_quota,
-       request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+       request_count, "group", aff_code, inviter_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)";
 
 const std::string kSelectToken = "SELECT " + kTokenCols + " FROM tokens WHERE id = ?";
 const std::string kSelectTokens = "SELECT " + kTokenCols + " FROM tokens ORDER BY id";
 const std::string kSelectUserTokens = "SELECT " + kTokenCols + " FROM tokens WHERE user_id = ? ORDER BY id";
 constexpr const char* kInsertToken =
     R"(INSERT INTO tokens (user_id, "key", status, name, created_time, accessed_time, expired_time, remain_quota,
-       unlimited_quota, used_quota, models, subnet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+       unlimited_quota, used_quota, models, subnet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)";
 // user_id, key, created/accessed time and used_quota are not editable: used_quota belongs to billing.
 constexpr const char* kUpdateToken =
     "UPDATE tokens SET name = ?, status = ?, expired_time = ?, remain_quota = ?, unlimited_quota = ?, models = ?, "
@@ -64,7 +66,7 @@ const std::string kSelectChannels = "SELECT " + kChannelCols + " FROM channels O
 constexpr const char* kInsertChannel =
     R"(INSERT INTO channels (type, "key", status, name, weight, created_time, test_time, response_time, base_url,
        other, balance, balance_updated_time, models, "group", used_quota, model_mapping, priority, config,
-       system_prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))";
+       system_prompt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id)";
 // id, created_time, test results and used_quota (billing's) are not editable.
 constexpr const char* kUpdateChannel =
     R"(UPDATE channels SET type = ?, "key" = ?, status = ?, name = ?, weight = ?, base_url = ?, other = ?,
@@ -72,24 +74,29 @@ constexpr const char* kUpdateChannel =
        system_prompt = ? WHERE id = ?)";
 
 constexpr const char* kInsertAbility =
-    R"(INSERT OR IGNORE INTO abilities ("group", model, channel_id, enabled, priority) VALUES (?, ?, ?, ?, ?))";
+    R"(INSERT INTO abilities ("group", model, channel_id, enabled, priority) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING)";
 
 constexpr const char* kInsertLog =
     "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
     "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
-// Moves `delta` (?2, may be negative) from a token's remaining quota into its used quota. Only
-// limited tokens have their remaining quota and "exhausted" status follow it; the CASEs read the
-// row's old values.
+// Moves a delta (may be negative; bound to all four parameters but the last, the token id) from
+// a token's remaining quota into its used quota. Only limited tokens have their remaining quota
+// and "exhausted" status follow it; the CASEs read the row's old values.
 constexpr const char* kTokenApplyDelta = R"(UPDATE tokens SET
   status = CASE
-    WHEN unlimited_quota = 0 AND status = 1 AND remain_quota - ?2 <= 0 THEN 4
-    WHEN unlimited_quota = 0 AND status = 4 AND remain_quota - ?2 > 0 THEN 1
+    WHEN unlimited_quota = 0 AND status = 1 AND remain_quota - ? <= 0 THEN 4
+    WHEN unlimited_quota = 0 AND status = 4 AND remain_quota - ? > 0 THEN 1
     ELSE status END,
-  remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ?2 ELSE remain_quota END,
-  used_quota = used_quota + ?2
-WHERE id = ?1)";
+  remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ? ELSE remain_quota END,
+  used_quota = used_quota + ?
+WHERE id = ?)";
+
+Result<void> token_apply_delta(Db& db, int64_t token_id, int64_t delta) {
+  return run(db, kTokenApplyDelta, delta, delta, delta, delta, token_id);
+}
 
 std::string strip_sk(std::string key) {
   if (key.rfind("sk-", 0) == 0) key.erase(0, 3);
@@ -100,41 +107,37 @@ std::string strip_sk(std::string key) {
   throw std::runtime_error("cannot open the database " + path + ": " + why);
 }
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  explicit SqliteStore(const StoreOptions& opts) {
-    const std::string& path = opts.sqlite_path;
-    if (path.empty()) fail_open(path, "no path given");
-    if (path != ":memory:" && path.rfind("file:", 0) != 0) {
-      const auto parent = std::filesystem::path(path).parent_path();
-      std::error_code ec;
-      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-      if (ec) fail_open(path, "creating " + parent.string() + ": " + ec.message());
+  // `sqlite_path`: the file `db` has open, when it is SQLite (WAL checkpoints, log database).
+  SqlStore(std::unique_ptr<Db> db, const StoreOptions& opts, const std::string& sqlite_path)
+      : conn_(std::move(db)),
+        db_(*conn_),
+        select_token_to_charge_(
+            "SELECT status, remain_quota, unlimited_quota, expired_time, name FROM tokens WHERE id = ?" +
+            std::string(db_.for_update())),
+        select_user_to_charge_("SELECT status, quota FROM users WHERE id = ?" + std::string(db_.for_update())) {
+    const std::string where = sqlite_path.empty() ? "SQL_DSN" : sqlite_path;
+    if (opts.migrate) {
+      if (auto r = migrate(db_); !r) fail_open(where, r.error().message);
+    } else if (auto v = store::schema_version(db_); !v || *v != latest_schema_version()) {
+      // No schema_migrations table yet reads as version 0.
+      fail_open(where, "its schema is at version " + std::to_string(v ? *v : 0) + ", this oneapid needs " +
+                           std::to_string(latest_schema_version()) +
+                           ": a NODE_TYPE=slave node does not migrate; start the master node first");
     }
-    if (auto r = db_.open(path); !r) fail_open(path, r.error().message);
-    if (auto r = db_.set_busy_timeout(opts.busy_timeout_ms); !r) fail_open(path, r.error().message);
-    {
-      // journal_mode answers with the mode in effect, which is not WAL when WAL is unavailable.
-      auto q = db_.query("PRAGMA journal_mode=WAL");
-      if (!q) fail_open(path, q.error().message);
-      auto row = (*q)->step();
-      if (!row) fail_open(path, row.error().message);
-      const std::string mode = *row ? (*q)->column_text(0) : std::string();
-      if (mode != "wal" && mode != "memory") fail_open(path, "journal_mode is '" + mode + "', not WAL");
-    }
-    // NORMAL with WAL: a committed transaction survives a killed process (not a power cut).
-    if (auto r = db_.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r) fail_open(path, r.error().message);
-    if (auto r = migrate_sqlite(db_); !r) fail_open(path, r.error().message);
+    if (sqlite_path.empty()) return;
+    auto& lite = static_cast<sqlite::Db&>(db_);
     if (!opts.log_sqlite_path.empty()) {
-      if (opts.log_sqlite_path == path) fail_open(path, "the log database must be another file");
-      if (auto r = log_archive::attach(db_, opts.log_sqlite_path); !r)
-        fail_open(path, "attaching the log database " + opts.log_sqlite_path + ": " + r.error().message);
+      if (opts.log_sqlite_path == sqlite_path) fail_open(sqlite_path, "the log database must be another file");
+      if (auto r = log_archive::attach(lite, opts.log_sqlite_path); !r)
+        fail_open(sqlite_path, "attaching the log database " + opts.log_sqlite_path + ": " + r.error().message);
       logs_from_ = std::string(log_archive::kAllLogsView);
     }
-    if (path != ":memory:") start_checkpointer(path, opts.log_sqlite_path);
+    if (sqlite_path != ":memory:") start_checkpointer(sqlite_path, opts.log_sqlite_path);
   }
 
-  ~SqliteStore() override {
+  ~SqlStore() override {
     if (!checkpointer_.joinable()) return;
     {
       std::lock_guard lock(checkpoint_mu_);
@@ -193,7 +196,7 @@ class SqliteStore final : public Store {
   bool batch_alive() override { return db_.batch_alive(); }
 
   int schema_version() override {
-    auto v = sqlite_schema_version(db_);
+    auto v = store::schema_version(db_);
     return v ? *v : 0;
   }
 
@@ -314,8 +317,8 @@ class SqliteStore final : public Store {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
     if (auto r = run(db_,
-                     "INSERT OR IGNORE INTO channel_disabled_keys (channel_id, key_hash, reason, disabled_at) "
-                     "SELECT id, ?, ?, ? FROM channels WHERE id = ?",
+                     "INSERT INTO channel_disabled_keys (channel_id, key_hash, reason, disabled_at) "
+                     "SELECT id, ?, ?, ? FROM channels WHERE id = ? ON CONFLICT DO NOTHING",
                      key_hash, why, unix_now(), channel_id);
         !r)
       return r.error();
@@ -332,15 +335,12 @@ class SqliteStore final : public Store {
     if (c.created_time == 0) c.created_time = unix_now();
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
-    {
-      auto q = db_.query(kInsertChannel);
-      if (!q) return q.error();
-      (*q)->bind_all(c.type, c.key, c.status, c.name, c.weight, c.created_time, c.test_time, c.response_time,
-                     c.base_url, c.other, c.balance, c.balance_updated_time, c.models, c.group, c.used_quota,
-                     c.model_mapping, c.priority, c.config, c.system_prompt);
-      if (auto r = (*q)->run(); !r) return r.error();
-    }
-    c.id = db_.last_insert_rowid();
+    auto id = sql::insert_returning_id(db_, kInsertChannel, c.type, c.key, c.status, c.name, c.weight, c.created_time,
+                                       c.test_time, c.response_time, c.base_url, c.other, c.balance,
+                                       c.balance_updated_time, c.models, c.group, c.used_quota, c.model_mapping,
+                                       c.priority, c.config, c.system_prompt);
+    if (!id) return id.error();
+    c.id = *id;
     if (auto r = rebuild_abilities(c); !r) return r.error();
     if (auto r = tx->commit(); !r) return r.error();
     return get_channel(c.id);
@@ -454,7 +454,7 @@ class SqliteStore final : public Store {
       std::string name;
     };
     auto token = select_one<TokenRow>(
-        db_, "SELECT status, remain_quota, unlimited_quota, expired_time, name FROM tokens WHERE id = ?",
+        db_, select_token_to_charge_,
         [](const Statement& s) {
           return TokenRow{s.column_int(0), s.column_int64(1), s.column_bool(2), s.column_int64(3), s.column_text(4)};
         },
@@ -495,7 +495,7 @@ class SqliteStore final : public Store {
       int64_t quota;
     };
     auto user = select_one<UserRow>(
-        db_, "SELECT status, quota FROM users WHERE id = ?",
+        db_, select_user_to_charge_,
         [](const Statement& s) {
           return UserRow{s.column_int(0), s.column_int64(1)};
         },
@@ -508,25 +508,21 @@ class SqliteStore final : public Store {
 
     {
       auto q = db_.query(
-          "UPDATE tokens SET remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ?2 "
-          "ELSE remain_quota END, used_quota = used_quota + ?2, accessed_time = ?3 WHERE id = ?1");
+          "UPDATE tokens SET remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ? "
+          "ELSE remain_quota END, used_quota = used_quota + ?, accessed_time = ? WHERE id = ?");
       if (!q) return q.error();
-      if (auto e = (*q)->bind_all(r.token_id, r.amount, now).run(); !e) return e.error();
+      if (auto e = (*q)->bind_all(r.amount, r.amount, now, r.token_id).run(); !e) return e.error();
     }
     if (auto e = run(db_, "UPDATE users SET quota = quota - ? WHERE id = ?", r.amount, r.user_id); !e) return e.error();
 
     const Log& p = r.pending;
-    {
-      auto q = db_.query(kInsertLog);
-      if (!q) return q.error();
-      (*q)->bind_all(r.user_id, p.created_at != 0 ? p.created_at : now, kLogProvisional, p.content, p.username,
-                     p.token_name, p.model_name, r.amount, p.prompt_tokens, p.completion_tokens, p.channel_id,
-                     p.request_id, p.elapsed_time, p.is_stream, p.system_prompt_reset, r.token_id);
-      if (auto e = (*q)->run(); !e) return e.error();
-    }
-    const int64_t log_id = db_.last_insert_rowid();
+    auto log_id = sql::insert_returning_id(db_, kInsertLog, r.user_id, p.created_at != 0 ? p.created_at : now,
+                                           kLogProvisional, p.content, p.username, p.token_name, p.model_name, r.amount,
+                                           p.prompt_tokens, p.completion_tokens, p.channel_id, p.request_id,
+                                           p.elapsed_time, p.is_stream, p.system_prompt_reset, r.token_id);
+    if (!log_id) return log_id.error();
     if (auto e = tx->commit(); !e) return e.error();
-    return log_id;
+    return *log_id;
   }
 
   Result<void> settle(const Settlement& s) override {
@@ -549,7 +545,7 @@ class SqliteStore final : public Store {
     }
     if (db_.changes() == 0) return {};
     const int64_t delta = s.quota - s.pre_charged;
-    if (auto r = run(db_, kTokenApplyDelta, s.token_id, delta); !r) return r;
+    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
     if (auto r =
             run(db_,
                 "UPDATE users SET quota = quota - ?, used_quota = used_quota + ?, request_count = request_count + 1 "
@@ -599,8 +595,8 @@ class SqliteStore final : public Store {
   // ---- logs ----
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
-    sqlite_accounts::SqlParams params;
-    const std::string sql = sqlite_accounts::log_page_sql(f, params, logs_from_);
+    sql_accounts::SqlParams params;
+    const std::string sql = sql_accounts::log_page_sql(f, params, logs_from_);
 
     // At most 2^8 distinct texts, so the statement cache stays small.
     auto q = db_.query(sql);
@@ -626,39 +622,37 @@ class SqliteStore final : public Store {
     return std::move(**l);
   }
 
-  Result<LogStat> log_stat(const LogFilter& f) override { return sqlite_accounts::log_stat(db_, f, logs_from_); }
-  Result<int64_t> purge_logs(int64_t before) override { return sqlite_accounts::purge_logs(db_, before, logs_split()); }
+  Result<LogStat> log_stat(const LogFilter& f) override { return sql_accounts::log_stat(db_, f, logs_from_); }
+  Result<int64_t> purge_logs(int64_t before) override { return sql_accounts::purge_logs(db_, before, logs_split()); }
   Result<int64_t> ship_logs(int64_t max_rows) override {
     if (!logs_split()) return int64_t{0};
-    return log_archive::ship(db_, max_rows);
+    return log_archive::ship(static_cast<sqlite::Db&>(db_), max_rows);
   }
   bool logs_split() const override { return logs_from_ != "logs"; }
 
   // ---- accounts (sqlite_accounts.cpp) ----
 
   Result<User> get_user_by_username(const std::string& username) override {
-    return sqlite_accounts::get_user_by_username(db_, username);
+    return sql_accounts::get_user_by_username(db_, username);
   }
-  Result<User> create_user(const NewUser& n) override { return sqlite_accounts::create_user(db_, n); }
-  Result<User> update_user(const User& u) override { return sqlite_accounts::update_user(db_, u); }
-  Result<void> delete_user(int64_t id) override { return sqlite_accounts::delete_user(db_, id); }
+  Result<User> create_user(const NewUser& n) override { return sql_accounts::create_user(db_, n); }
+  Result<User> update_user(const User& u) override { return sql_accounts::update_user(db_, u); }
+  Result<void> delete_user(int64_t id) override { return sql_accounts::delete_user(db_, id); }
   Result<User> topup_user(int64_t id, int64_t quota, const std::string& content) override {
-    return sqlite_accounts::topup_user(db_, id, quota, content);
+    return sql_accounts::topup_user(db_, id, quota, content);
   }
   Result<std::string> regenerate_access_token(int64_t user_id) override {
-    return sqlite_accounts::regenerate_access_token(db_, user_id);
+    return sql_accounts::regenerate_access_token(db_, user_id);
   }
   Result<std::vector<Redemption>> create_redemptions(const Redemption& tmpl, int count) override {
-    return sqlite_accounts::create_redemptions(db_, tmpl, count);
+    return sql_accounts::create_redemptions(db_, tmpl, count);
   }
-  Result<std::vector<Redemption>> list_redemptions() override { return sqlite_accounts::list_redemptions(db_); }
-  Result<Redemption> get_redemption(int64_t id) override { return sqlite_accounts::get_redemption(db_, id); }
-  Result<Redemption> update_redemption(const Redemption& r) override {
-    return sqlite_accounts::update_redemption(db_, r);
-  }
-  Result<void> delete_redemption(int64_t id) override { return sqlite_accounts::delete_redemption(db_, id); }
+  Result<std::vector<Redemption>> list_redemptions() override { return sql_accounts::list_redemptions(db_); }
+  Result<Redemption> get_redemption(int64_t id) override { return sql_accounts::get_redemption(db_, id); }
+  Result<Redemption> update_redemption(const Redemption& r) override { return sql_accounts::update_redemption(db_, r); }
+  Result<void> delete_redemption(int64_t id) override { return sql_accounts::delete_redemption(db_, id); }
   Result<int64_t> redeem(const std::string& key, int64_t user_id) override {
-    return sqlite_accounts::redeem(db_, key, user_id);
+    return sql_accounts::redeem(db_, key, user_id);
   }
 
  private:
@@ -748,18 +742,19 @@ class SqliteStore final : public Store {
     s.bind_text_or_null(7, u.access_token);  // UNIQUE: "no token" must not collide
     s.bind(8, u.quota).bind(9, u.used_quota).bind(10, u.request_count).bind(11, u.group);
     s.bind_text_or_null(12, u.aff_code).bind(13, u.inviter_id);
-    if (auto r = s.run(); !r) return r;
-    u.id = db_.last_insert_rowid();
-    return {};
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) return Error::make(ErrorKind::internal, "INSERT INTO users returned no id");
+    u.id = s.column_int64(0);
+    return s.run();
   }
 
   Result<void> insert_token_row(Token& t) {
-    auto q = db_.query(kInsertToken);
-    if (!q) return q.error();
-    (*q)->bind_all(t.user_id, t.key, t.status, t.name, t.created_time, t.accessed_time, t.expired_time, t.remain_quota,
-                   t.unlimited_quota, t.used_quota, t.models, t.subnet);
-    if (auto r = (*q)->run(); !r) return r;
-    t.id = db_.last_insert_rowid();
+    auto id =
+        sql::insert_returning_id(db_, kInsertToken, t.user_id, t.key, t.status, t.name, t.created_time, t.accessed_time,
+                                 t.expired_time, t.remain_quota, t.unlimited_quota, t.used_quota, t.models, t.subnet);
+    if (!id) return id.error();
+    t.id = *id;
     return {};
   }
 
@@ -770,7 +765,7 @@ class SqliteStore final : public Store {
     const auto models = split_csv(c.models);
     for (const auto& group : split_csv(c.group)) {
       for (const auto& model : models) {
-        // OR IGNORE: a model listed twice is one ability.
+        // DO NOTHING: a model listed twice is one ability.
         if (auto r = run(db_, kInsertAbility, group, model, c.id, enabled, c.priority); !r) return r;
       }
     }
@@ -793,18 +788,59 @@ class SqliteStore final : public Store {
         !r)
       return r.error();
     if (db_.changes() == 0) return false;
-    if (auto r = run(db_, kTokenApplyDelta, token_id, -pre_charged); !r) return r.error();
+    if (auto r = token_apply_delta(db_, token_id, -pre_charged); !r) return r.error();
     if (auto r = run(db_, "UPDATE users SET quota = quota + ? WHERE id = ?", pre_charged, user_id); !r)
       return r.error();
     return true;
   }
 
-  Db db_;
+  std::unique_ptr<Db> conn_;
+  Db& db_;
+  // pre_charge's reads, with the row locks a database server needs.
+  const std::string select_token_to_charge_;
+  const std::string select_user_to_charge_;
   std::string logs_from_ = "logs";  // or the view over both files when logs are split
 };
 
 }  // namespace
 
-std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts) { return std::make_unique<SqliteStore>(opts); }
+std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts) {
+  const std::string& path = opts.sqlite_path;
+  if (path.empty()) fail_open(path, "no path given");
+  if (path != ":memory:" && path.rfind("file:", 0) != 0) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) fail_open(path, "creating " + parent.string() + ": " + ec.message());
+  }
+  auto db = std::make_unique<sqlite::Db>();
+  if (auto r = db->open(path); !r) fail_open(path, r.error().message);
+  if (auto r = db->set_busy_timeout(opts.busy_timeout_ms); !r) fail_open(path, r.error().message);
+  {
+    // journal_mode answers with the mode in effect, which is not WAL when WAL is unavailable.
+    auto q = db->query("PRAGMA journal_mode=WAL");
+    if (!q) fail_open(path, q.error().message);
+    auto row = (*q)->step();
+    if (!row) fail_open(path, row.error().message);
+    const std::string mode = *row ? (*q)->column_text(0) : std::string();
+    if (mode != "wal" && mode != "memory") fail_open(path, "journal_mode is '" + mode + "', not WAL");
+  }
+  // NORMAL with WAL: a committed transaction survives a killed process (not a power cut).
+  if (auto r = db->exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"); !r) fail_open(path, r.error().message);
+  return std::make_unique<SqlStore>(std::move(db), opts, path);
+}
+
+std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts) {
+  auto db = postgres::connect(opts.sql_dsn, opts.connect_timeout_s);
+  if (!db) fail_open(postgres::redact_dsn(opts.sql_dsn), db.error().message);
+  return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
+}
+
+std::unique_ptr<Store> open_store(const StoreOptions& opts) {
+  if (postgres::is_postgres_dsn(opts.sql_dsn)) return open_postgres_store(opts);
+  if (!opts.sql_dsn.empty())
+    throw std::runtime_error("SQL_DSN: unsupported database (expected postgres://user:password@host:port/dbname)");
+  return open_sqlite_store(opts);
+}
 
 }  // namespace oneapi::store

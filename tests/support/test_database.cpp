@@ -1,0 +1,80 @@
+#include "support/test_database.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <random>
+
+#include "store/postgres.hpp"
+#include "store/sqlite.hpp"
+#include "support/result_check.hpp"
+
+namespace oneapi::test {
+
+std::string postgres_test_dsn() {
+  const char* dsn = std::getenv("ONEAPI_TEST_PG_DSN");
+  return dsn ? dsn : "";
+}
+
+std::vector<std::string> store_backends() {
+  std::vector<std::string> out{"sqlite"};
+  if (!postgres_test_dsn().empty()) out.push_back("postgres");
+  return out;
+}
+
+namespace {
+
+std::unique_ptr<store::sql::Db> connect_or_fail(const std::string& dsn) {
+  auto db = store::postgres::connect(dsn, 5);
+  if (!db) FAIL("cannot connect to ONEAPI_TEST_PG_DSN: " << db.error().message);
+  return std::move(*db);
+}
+
+// search_path set through libpq's `options`, so every connection of the store lands in the schema.
+std::string with_schema(const std::string& dsn, const std::string& schema) {
+  return dsn + (dsn.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(std::string backend) : backend_(std::move(backend)) {
+  if (is_sqlite()) {
+    sqlite_path_ = dir_.file("oneapi.db");
+    return;
+  }
+  const std::string base = postgres_test_dsn();
+  REQUIRE(!base.empty());
+  std::random_device rd;
+  schema_ = "t" + std::to_string(rd()) + std::to_string(rd() % 100000);
+  auto admin = connect_or_fail(base);
+  ok(admin->exec("CREATE SCHEMA " + schema_));
+  dsn_ = with_schema(base, schema_);
+}
+
+TestDatabase::~TestDatabase() {
+  if (schema_.empty()) return;
+  auto admin = store::postgres::connect(postgres_test_dsn(), 5);
+  if (admin) (void)(*admin)->exec("DROP SCHEMA " + schema_ + " CASCADE");
+}
+
+store::StoreOptions TestDatabase::options() const {
+  store::StoreOptions o;
+  o.sqlite_path = sqlite_path_.empty() ? dir_.file("unused.db") : sqlite_path_;
+  o.busy_timeout_ms = 3000;
+  o.sql_dsn = dsn_;
+  return o;
+}
+
+std::unique_ptr<store::sql::Db> TestDatabase::raw() const {
+  if (!is_sqlite()) return connect_or_fail(dsn_);
+  auto db = std::make_unique<store::sqlite::Db>();
+  ok(db->open(sqlite_path_));
+  return db;
+}
+
+int64_t scalar(store::sql::Db& db, const std::string& sql) {
+  auto q = ok(db.query(sql));
+  REQUIRE(ok(q->step()));
+  return q->column_int64(0);
+}
+
+}  // namespace oneapi::test

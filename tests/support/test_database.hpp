@@ -1,0 +1,49 @@
+#pragma once
+// The databases the store tests run against: SQLite always, PostgreSQL when ONEAPI_TEST_PG_DSN
+// names a server (scripts/test starts one). Each test gets an empty database of its own: a file,
+// or a fresh schema dropped afterwards, so tests run in parallel against one server.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/sql.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace oneapi::test {
+
+// "sqlite", then "postgres" when ONEAPI_TEST_PG_DSN is set. For GENERATE(from_range(…)).
+std::vector<std::string> store_backends();
+// ONEAPI_TEST_PG_DSN, or "" (and a WARN in the running test) when it is unset.
+std::string postgres_test_dsn();
+
+class TestDatabase {
+ public:
+  explicit TestDatabase(std::string backend);
+  ~TestDatabase();
+  TestDatabase(const TestDatabase&) = delete;
+  TestDatabase& operator=(const TestDatabase&) = delete;
+
+  const std::string& backend() const { return backend_; }
+  bool is_sqlite() const { return backend_ == "sqlite"; }
+  // What open_store needs for this database.
+  store::StoreOptions options() const;
+  std::unique_ptr<store::Store> open() const { return store::open_store(options()); }
+  // A second, raw connection for looking at what the store wrote.
+  std::unique_ptr<store::sql::Db> raw() const;
+  // SQL_DSN for a daemon on this database ("" for SQLite).
+  const std::string& dsn() const { return dsn_; }
+  const std::string& sqlite_path() const { return sqlite_path_; }
+
+ private:
+  std::string backend_;
+  TempDir dir_{"oneapi-db-"};
+  std::string sqlite_path_;
+  std::string schema_;
+  std::string dsn_;
+};
+
+// The first column of the first row of `sql`, read on a raw connection.
+int64_t scalar(store::sql::Db& db, const std::string& sql);
+
+}  // namespace oneapi::test
