@@ -337,7 +337,7 @@ TEST_CASE("RedisClient: connecting to a closed port fails fast with a clear mess
   CHECK(took < 1s);
 }
 
-TEST_CASE("RedisClient: AUTH and SELECT from the URL; a wrong password fails without echoing it", "[redis]") {
+TEST_CASE("RedisClient: AUTH and SELECT from the URL, and a wrong password fails without echoing it", "[redis]") {
   if (!test_redis()) return;
   OwnRedis server({"--requirepass", "pa55-word"});
   REQUIRE(server.start());
