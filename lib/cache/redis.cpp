@@ -180,10 +180,13 @@ asio::awaitable<Result<Reply>> read_reply(Connection& c, const std::string& endp
   }
 }
 
-// Resolves, connects and sends AUTH and SELECT, all within `timeout`.
+// Resolves, connects and sends AUTH and SELECT, all within `timeout`. `in_progress` points at the
+// connection meanwhile, so that shutting down can close it instead of waiting for the timeout.
 asio::awaitable<Result<std::shared_ptr<Connection>>> open_connection(asio::any_io_executor strand, const RedisUrl& url,
-                                                                     std::chrono::milliseconds timeout) {
+                                                                     std::chrono::milliseconds timeout,
+                                                                     std::weak_ptr<Connection>* in_progress) {
   auto conn = std::make_shared<Connection>(strand);
+  *in_progress = conn;
   const std::string endpoint = url.endpoint();
   auto resolver = std::make_shared<tcp::resolver>(strand);
   conn->timeout = timeout;
@@ -359,6 +362,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
   bool writing = false;
   bool closed = false;
   std::shared_ptr<Connection> conn;
+  std::weak_ptr<Connection> connecting;
 
   void enqueue(Pending p) {
     if (closed) {
@@ -394,12 +398,14 @@ struct RedisClient::Impl : std::enable_shared_from_this<RedisClient::Impl> {
     const Error why = unavailable("client closed");
     fail_queue(why);
     if (conn) break_connection(conn, why);
+    if (auto c = connecting.lock()) c->close();
   }
 
   static asio::awaitable<void> write_loop(std::shared_ptr<Impl> self) {
     while (!self->queue.empty() && !self->closed) {
       if (!self->conn) {
-        auto opened = co_await open_connection(self->strand, self->url, self->options.connect_timeout);
+        auto opened =
+            co_await open_connection(self->strand, self->url, self->options.connect_timeout, &self->connecting);
         if (!opened) {
           self->fail_queue(opened.error());
           continue;
@@ -502,6 +508,7 @@ struct RedisSubscriber::Impl : std::enable_shared_from_this<RedisSubscriber::Imp
   // On the strand only.
   asio::steady_timer backoff_timer;
   std::shared_ptr<Connection> conn;
+  std::weak_ptr<Connection> connecting;
 
   struct SessionEnd {
     Error error;
@@ -511,7 +518,7 @@ struct RedisSubscriber::Impl : std::enable_shared_from_this<RedisSubscriber::Imp
   // One connection: SUBSCRIBE, then messages until the connection breaks or stop().
   static asio::awaitable<SessionEnd> session(std::shared_ptr<Impl> self) {
     SessionEnd end;
-    auto opened = co_await open_connection(self->strand, self->url, self->options.connect_timeout);
+    auto opened = co_await open_connection(self->strand, self->url, self->options.connect_timeout, &self->connecting);
     if (!opened) {
       end.error = opened.error();
       co_return end;
@@ -589,6 +596,7 @@ void RedisSubscriber::stop() {
   asio::post(impl_->strand, [impl = impl_] {
     impl->backoff_timer.cancel();
     if (impl->conn) impl->conn->close();
+    if (auto c = impl->connecting.lock()) c->close();
   });
 }
 

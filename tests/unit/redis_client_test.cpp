@@ -68,6 +68,30 @@ bool port_accepts(int port) {
   return ok;
 }
 
+// A loopback port whose connections the kernel completes but nobody ever reads or answers.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // A redis-server of the test's own (redis-server from PATH), killed with SIGKILL on demand.
 class OwnRedis {
  public:
@@ -335,6 +359,52 @@ TEST_CASE("RedisClient: connecting to a closed port fails fast with a clear mess
   CHECK(r.error().message == "redis: connection refused (127.0.0.1:" + std::to_string(port) + ")");
   CHECK(r.error().kind == ErrorKind::unavailable);
   CHECK(took < 1s);
+}
+
+TEST_CASE("RedisClient: a server that never answers AUTH runs into the connect timeout", "[redis]") {
+  SilentListener silent;
+  auto url = parse_redis_url("redis://:pw@127.0.0.1:" + std::to_string(silent.port()));
+  REQUIRE(url);
+  RedisOptions options;
+  options.connect_timeout = 300ms;
+  struct Seen {
+    Result<Reply> ping = Error{};
+    std::chrono::steady_clock::duration took{};
+  };
+  auto seen = test::run_coro<Seen>([&](asio::io_context& ioc) -> asio::awaitable<Seen> {
+    RedisClient client(ioc.get_executor(), *url, options);
+    Seen s;
+    const auto started = std::chrono::steady_clock::now();
+    s.ping = co_await client.command(command_args("PING"));
+    s.took = std::chrono::steady_clock::now() - started;
+    co_return s;
+  });
+  REQUIRE_FALSE(seen.ping);
+  CHECK(seen.ping.error().message ==
+        "redis: connect timed out after 300 ms (127.0.0.1:" + std::to_string(silent.port()) + ")");
+  CHECK(seen.took >= 290ms);
+  CHECK(seen.took < 2s);
+}
+
+TEST_CASE("RedisSubscriber: stop() ends a connection attempt at once, not at its timeout", "[redis]") {
+  SilentListener silent;
+  auto url = parse_redis_url("redis://:pw@127.0.0.1:" + std::to_string(silent.port()));
+  REQUIRE(url);
+  RedisOptions options;
+  options.connect_timeout = 10s;
+  int messages = 0;
+  const auto started = std::chrono::steady_clock::now();
+  run_threads<bool>(1, [&](asio::io_context& ioc) -> asio::awaitable<bool> {
+    auto on_message = [&](const std::string&, const std::string&) { ++messages; };
+    RedisSubscriber subscriber(ioc.get_executor(), *url, {"events"}, on_message, {}, options);
+    subscriber.start();
+    co_await sleep_for(100ms);
+    subscriber.stop();
+    co_return true;
+  });
+  // run() returned: nothing of the subscriber was left waiting on the io_context.
+  CHECK(std::chrono::steady_clock::now() - started < 2s);
+  CHECK(messages == 0);
 }
 
 TEST_CASE("RedisClient: AUTH and SELECT from the URL, and a wrong password fails without echoing it", "[redis]") {
