@@ -343,12 +343,14 @@ TEST_CASE("RedisClient: connecting to a closed port fails fast with a clear mess
   const int port = free_loopback_port();
   auto url = parse_redis_url("redis://127.0.0.1:" + std::to_string(port));
   REQUIRE(url);
+  RedisOptions options;
+  options.connect_timeout = 5s;
   const auto started = std::chrono::steady_clock::now();
   struct Seen {
     Result<Reply> ping = Error{};
   };
   auto seen = test::run_coro<Seen>([&](asio::io_context& ioc) -> asio::awaitable<Seen> {
-    RedisClient client(ioc.get_executor(), *url);
+    RedisClient client(ioc.get_executor(), *url, options);
     Seen s;
     s.ping = co_await client.command(command_args("PING"));
     co_return s;
@@ -358,7 +360,7 @@ TEST_CASE("RedisClient: connecting to a closed port fails fast with a clear mess
   REQUIRE_FALSE(r);
   CHECK(r.error().message == "redis: connection refused (127.0.0.1:" + std::to_string(port) + ")");
   CHECK(r.error().kind == ErrorKind::unavailable);
-  CHECK(took < 1s);
+  CHECK(took < options.connect_timeout / 2);  // refused at once, not timed out
 }
 
 TEST_CASE("RedisClient: a server that never answers AUTH runs into the connect timeout", "[redis]") {
