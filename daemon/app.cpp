@@ -33,6 +33,7 @@
 #include "relay/relay.hpp"
 #include "sd_notify.hpp"
 #include "store/executor.hpp"
+#include "store/postgres.hpp"
 #include "store/migrations.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -283,6 +284,19 @@ void start_channel_schedules(asio::io_context& ioc, const Config& cfg, relay::Ch
   }
 }
 
+store::StoreOptions store_options_of(const Config& cfg) {
+  store::StoreOptions o(cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path);
+  o.sql_dsn = cfg.sql_dsn;
+  o.migrate = !cfg.slave_node;  // One API: the master migrates
+  o.node_name = cfg.node_name;
+  return o;
+}
+
+// For log lines: the SQLite file, or the server without its password.
+std::string database_name(const Config& cfg) {
+  return cfg.sql_dsn.empty() ? cfg.sqlite_path : store::postgres::redact_dsn(cfg.sql_dsn);
+}
+
 int run(const ConfigSource& source, const Config& cfg) {
   setup_logging(cfg);
   const int64_t start_time = unix_now();
@@ -291,9 +305,9 @@ int run(const ConfigSource& source, const Config& cfg) {
   std::unique_ptr<store::Store> db;
   try {
     std::filesystem::create_directories(cfg.data_dir);
-    db = store::open_sqlite_store({cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path});
+    db = store::open_store(store_options_of(cfg));
   } catch (const std::exception& e) {
-    spdlog::critical("cannot open the database {}: {}", cfg.sqlite_path, e.what());
+    spdlog::critical("{}", e.what());
     return 1;
   }
   store::StoreExecutor store(std::move(db));
@@ -421,7 +435,10 @@ int run(const ConfigSource& source, const Config& cfg) {
     return 1;
   }
   spdlog::info("oneapid {} listening on http://{}:{}, admin socket {}, database {}", ONEAPI_VERSION, cfg.listen_address,
-               port, cfg.admin_socket, cfg.sqlite_path);
+               port, cfg.admin_socket, database_name(cfg));
+  if (!cfg.node_name.empty())
+    spdlog::info("node {} ({}): shares the database with other nodes", cfg.node_name,
+                 cfg.slave_node ? "slave" : "master");
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
   sd_notify("READY=1");
 

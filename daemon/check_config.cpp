@@ -10,6 +10,7 @@
 
 #include "app.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres.hpp"
 
 namespace oneapi::daemon {
 
@@ -78,13 +79,39 @@ void check_database(Report& r, const std::string& what, const std::string& path,
   sqlite3_close(db);
 }
 
+// SQL_DSN: the server answers, and its schema is one this oneapid can use (or migrate).
+void check_server_database(Report& r, const Config& cfg) {
+  const std::string name = "database " + store::postgres::redact_dsn(cfg.sql_dsn);
+  auto db = store::postgres::connect(cfg.sql_dsn, 5);
+  if (!db) {
+    r.fail(name + ": " + db.error().message);
+    return;
+  }
+  const int want = store::latest_schema_version();
+  auto version = store::schema_version(**db);
+  const int have = version ? *version : 0;  // no schema_migrations yet: an empty database
+  if (have > want)
+    r.fail(name + ": schema version " + std::to_string(have) + " is newer than this oneapid knows (" +
+           std::to_string(want) + ")");
+  else if (have < want && cfg.slave_node)
+    r.fail(name + ": schema version " + std::to_string(have) + ", and a NODE_TYPE=slave node does not migrate (" +
+           std::to_string(want) + " needed): start the master node first");
+  else if (have < want)
+    r.ok(name + ": schema version " + std::to_string(have) + ", migrated to " + std::to_string(want) + " at start");
+  else
+    r.ok(name + ": schema version " + std::to_string(have) + " (up to date)");
+}
+
 }  // namespace
 
 int check_config(const Config& cfg) {
   Report r;
   r.ok("environment and flags parsed");
   check_writable_dir(r, "data directory", cfg.data_dir);
-  check_database(r, "database", cfg.sqlite_path, true);
+  if (cfg.sql_dsn.empty())
+    check_database(r, "database", cfg.sqlite_path, true);
+  else
+    check_server_database(r, cfg);
   if (!cfg.log_sqlite_path.empty()) {
     if (cfg.log_sqlite_path == cfg.sqlite_path)
       r.fail("LOG_SQL_DSN names the main database; the log database must be another file");

@@ -6,12 +6,21 @@
 #include <fstream>
 #include <functional>
 
+#include <unistd.h>
+
 #include "core/util.hpp"
 #include "net/http_client.hpp"
+#include "store/postgres.hpp"
 
 namespace oneapi::daemon {
 
 namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+  return buf;
+}
 
 using Lookup = std::function<std::string(const char*)>;
 
@@ -96,6 +105,10 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   long long body_mb = 32;
   if (env.integer("MAX_REQUEST_BODY_MB", body_mb)) cfg.max_request_body = static_cast<size_t>(body_mb) << 20;
   cfg.sqlite_path = get("SQLITE_PATH");
+  cfg.sql_dsn = get("SQL_DSN");
+  cfg.node_name = get("NODE_NAME");
+  if (!cfg.sql_dsn.empty() && !store::postgres::is_postgres_dsn(cfg.sql_dsn))
+    env.errors += "  SQL_DSN=<hidden>: not a PostgreSQL DSN (postgres://user:password@host:port/dbname)\n";
   cfg.admin_socket = get("ONEAPI_SOCKET");
   cfg.initial_root_token = get("INITIAL_ROOT_TOKEN");
   cfg.initial_root_access_token = get("INITIAL_ROOT_ACCESS_TOKEN");
@@ -113,7 +126,9 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
     env.errors += "  LOG_FORMAT=" + cfg.log_format + ": not text or json\n";
   cfg.trusted_proxies = get("TRUSTED_PROXIES");
   if (const std::string dsn = get("LOG_SQL_DSN"); !dsn.empty()) {
-    if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
+    if (!cfg.sql_dsn.empty())
+      env.errors += "  LOG_SQL_DSN=<hidden>: a separate log database needs the main database on SQLite for now\n";
+    else if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
         dsn.find("@tcp(") != std::string::npos)
       env.errors +=
           "  LOG_SQL_DSN=<hidden>: PostgreSQL and MySQL log databases are not supported yet; give a SQLite file "
@@ -231,6 +246,7 @@ Result<Config> ConfigSource::load() const {
   if (flag("--threads")) cfg.threads = flags.threads;
   if (cfg.sqlite_path.empty()) cfg.sqlite_path = cfg.data_dir + "/one-api.db";
   if (cfg.admin_socket.empty()) cfg.admin_socket = cfg.data_dir + "/oneapi.sock";
+  if (cfg.node_name.empty() && !cfg.sql_dsn.empty()) cfg.node_name = host_name() + ":" + std::to_string(cfg.port);
   return cfg;
 }
 
@@ -282,6 +298,8 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("CHANNEL_UPDATE_FREQUENCY", &Config::balance_update_period);
   fixed("POLLING_INTERVAL", &Config::polling_interval);
   fixed("NODE_TYPE", &Config::slave_node);
+  fixed("SQL_DSN", &Config::sql_dsn);
+  fixed("NODE_NAME", &Config::node_name);
   // INITIAL_ROOT_TOKEN and INITIAL_ROOT_ACCESS_TOKEN only matter when the database is created.
   return r;
 }

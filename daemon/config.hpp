@@ -53,7 +53,13 @@ struct Config {
   std::chrono::milliseconds channel_test_period{0};
   std::chrono::milliseconds balance_update_period{0};
   std::chrono::milliseconds polling_interval{0};  // POLLING_INTERVAL (seconds) between channels of a batch
-  bool slave_node = false;                        // NODE_TYPE=slave: no scheduled channel jobs
+  bool slave_node = false;                        // NODE_TYPE=slave: no scheduled channel jobs, no migrations
+  // SQL_DSN: postgres://… puts the database on a PostgreSQL server shared by several nodes; empty
+  // keeps SQLite (sqlite_path). Never logged as given: it holds a password.
+  std::string sql_dsn;
+  // NODE_NAME, default <hostname>:<port> with SQL_DSN ("" on SQLite, which one node owns): marks
+  // this node's requests in flight, so that only it refunds them after a crash.
+  std::string node_name;
 };
 
 // Reads a file of KEY=VALUE lines (systemd's EnvironmentFile= syntax: `#` and `;` comments, blank

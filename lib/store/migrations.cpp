@@ -162,6 +162,11 @@ CREATE TABLE IF NOT EXISTS channel_disabled_keys (
   PRIMARY KEY (channel_id, key_hash)
 );
 )sql"},
+    {4, R"sql(
+-- The node (NODE_NAME) whose request a provisional row is: a node starting up, or stopping,
+-- refunds only its own unfinished requests, never those another node is still serving.
+ALTER TABLE logs ADD COLUMN node TEXT DEFAULT '';
+)sql"},
 };
 
 }  // namespace

@@ -79,8 +79,8 @@ constexpr const char* kInsertAbility =
 
 constexpr const char* kInsertLog =
     "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
-    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, node) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
 // Moves a delta (may be negative; bound to all four parameters but the last, the token id) from
 // a token's remaining quota into its used quota. Only limited tokens have their remaining quota
@@ -113,6 +113,7 @@ class SqlStore final : public Store {
   SqlStore(std::unique_ptr<Db> db, const StoreOptions& opts, const std::string& sqlite_path)
       : conn_(std::move(db)),
         db_(*conn_),
+        node_(opts.node_name),
         select_token_to_charge_(
             "SELECT status, remain_quota, unlimited_quota, expired_time, name FROM tokens WHERE id = ?" +
             std::string(db_.for_update())),
@@ -519,7 +520,7 @@ class SqlStore final : public Store {
     auto log_id = sql::insert_returning_id(db_, kInsertLog, r.user_id, p.created_at != 0 ? p.created_at : now,
                                            kLogProvisional, p.content, p.username, p.token_name, p.model_name, r.amount,
                                            p.prompt_tokens, p.completion_tokens, p.channel_id, p.request_id,
-                                           p.elapsed_time, p.is_stream, p.system_prompt_reset, r.token_id);
+                                           p.elapsed_time, p.is_stream, p.system_prompt_reset, r.token_id, node_);
     if (!log_id) return log_id.error();
     if (auto e = tx->commit(); !e) return e.error();
     return *log_id;
@@ -576,11 +577,11 @@ class SqlStore final : public Store {
       int64_t id, token_id, user_id, quota, elapsed_time;
     };
     auto rows = select_all<Pending>(
-        db_, "SELECT id, token_id, user_id, quota, elapsed_time FROM logs WHERE type = ? ORDER BY id",
+        db_, "SELECT id, token_id, user_id, quota, elapsed_time FROM logs WHERE type = ? AND node = ? ORDER BY id",
         [](const Statement& s) {
           return Pending{s.column_int64(0), s.column_int64(1), s.column_int64(2), s.column_int64(3), s.column_int64(4)};
         },
-        kLogProvisional);
+        kLogProvisional, node_);
     if (!rows) return rows.error();
     int count = 0;
     for (const Pending& p : *rows) {
@@ -796,6 +797,7 @@ class SqlStore final : public Store {
 
   std::unique_ptr<Db> conn_;
   Db& db_;
+  const std::string node_;  // NODE_NAME
   // pre_charge's reads, with the row locks a database server needs.
   const std::string select_token_to_charge_;
   const std::string select_user_to_charge_;

@@ -26,6 +26,8 @@ struct StoreOptions {
   int connect_timeout_s = 5;
   // False on a NODE_TYPE=slave node: the master migrates; a slave only checks the version.
   bool migrate = true;
+  // NODE_NAME: stamped on this node's provisional log rows; reconcile_pending refunds only those.
+  std::string node_name;
 };
 
 class Store {
@@ -106,8 +108,8 @@ class Store {
   virtual Result<int64_t> pre_charge(const PreChargeRequest& r) = 0;  // returns the log id
   virtual Result<void> settle(const Settlement& s) = 0;
   virtual Result<void> refund(const Refund& r) = 0;
-  // Provisional rows left by a killed daemon: refund them; returns how many. `note` is the log
-  // content they get.
+  // Provisional rows left by a killed daemon (this node's: StoreOptions::node_name): refund
+  // them; returns how many. `note` is the log content they get.
   virtual Result<int> reconcile_pending(std::string_view note) = 0;
   Result<int> reconcile_pending() {
     return reconcile_pending("refunded at startup: the daemon stopped before this request finished");
