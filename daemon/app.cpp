@@ -287,7 +287,8 @@ void start_channel_schedules(asio::io_context& ioc, const Config& cfg, relay::Ch
 store::StoreOptions store_options_of(const Config& cfg) {
   store::StoreOptions o(cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path);
   o.sql_dsn = cfg.sql_dsn;
-  o.migrate = !cfg.slave_node;  // One API: the master migrates
+  // One API: the master migrates a shared database. A SQLite file is this node's own: migrate it.
+  o.migrate = !cfg.slave_node || cfg.sql_dsn.empty();
   o.node_name = cfg.node_name;
   return o;
 }
