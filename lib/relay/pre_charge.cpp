@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "core/util.hpp"
@@ -45,7 +47,15 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     if (flights && --flights->in_flight[token_id] <= 0) flights->in_flight.erase(token_id);
   };
   auto log_id = co_await store.run_batched(std::move(job), std::move(undo));
-  if (!log_id) co_return log_id.error();
+  if (!log_id) {
+    // The database's own words (its address among them) go to the log, not to the client.
+    if (log_id.error().retryable && log_id.error().kind == ErrorKind::unavailable) {
+      spdlog::warn("request {}: pre-charge failed: {}", s.request_id, log_id.error().message);
+      co_return Error::make(ErrorKind::unavailable, "the database is unavailable, please try again later",
+                            "database_unavailable");
+    }
+    co_return log_id.error();
+  }
   s.pre_charged = amount;
   s.log_id = *log_id;
   co_return Result<void>{};

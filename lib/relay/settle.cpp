@@ -1,9 +1,17 @@
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+
 #include "relay/steps.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
+
+// 100 ms doubling: about 6 s of waiting in all.
+constexpr int kSettleAttempts = 7;
 
 int64_t elapsed_ms(const RelayState& s) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - s.started).count();
@@ -42,15 +50,31 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
                   s.price.cached_input_ratio);
   st.content = content;
   const int64_t quota = st.quota;
-  auto job = [st = std::move(st), flights = s.flights](store::Store& db) {
-    auto settled = db.settle(st);
-    if (flights && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
-    return settled;
-  };
-  // Lost with its batch's commit, the request is over all the same: its row stays provisional
-  // and is refunded at the next start.
-  auto undo = [] {};
-  auto r = co_await store.run_batched(std::move(job), std::move(undo));
+  // A database that is briefly away (a server restart, a lost connection) gets a few seconds:
+  // settling is idempotent (it only turns a provisional row), and the answer is already paid for
+  // upstream. The in-flight count drops once, whichever attempt runs first.
+  auto counted = std::make_shared<bool>(false);
+  Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
+  boost::asio::steady_timer backoff(co_await boost::asio::this_coro::executor);
+  auto wait = std::chrono::milliseconds(100);
+  for (int attempt = 0;; ++attempt) {
+    auto job = [st, flights = s.flights, counted](store::Store& db) {
+      auto settled = db.settle(st);
+      if (flights && !*counted && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
+      *counted = true;
+      return settled;
+    };
+    // Lost with its batch's commit, the request is over all the same: its row stays provisional
+    // and is refunded at this node's next start.
+    auto undo = [] {};
+    r = co_await store.run_batched(std::move(job), std::move(undo));
+    if (r || !r.error().retryable || attempt == kSettleAttempts - 1) break;
+    spdlog::warn("request {}: settling the bill failed, retrying in {} ms: {}", s.request_id, wait.count(),
+                 r.error().message);
+    backoff.expires_after(wait);
+    co_await backoff.async_wait(boost::asio::use_awaitable);
+    wait *= 2;
+  }
   s.log_id = 0;
   if (!r) {
     spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
@@ -60,6 +84,14 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   s.billed_completion_tokens = usage.completion_tokens;
   s.billed_quota = quota;
   co_return r;
+}
+
+Error settle_failed(const Error& why) {
+  Error e = Error::make(
+      why.retryable ? ErrorKind::unavailable : ErrorKind::internal,
+      why.retryable ? "failed to record the request: the database is unavailable" : "failed to record the request",
+      "settle_failed");
+  return e;
 }
 
 boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why) {

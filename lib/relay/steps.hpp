@@ -121,6 +121,9 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
                                             const RelayConfig& config);
 // 8. Settle the exact cost (or refund) in one transaction with the log row.
 boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor& store, const Usage& usage);
+// What the client hears when its answer could not be billed (and so is withheld): 503 while the
+// database is unavailable, 500 otherwise; never the database's own message.
+Error settle_failed(const Error& why);
 boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why);
 // 9. One log line per request, no secrets, and its metrics. An attempt that is retried on another
 // channel is logged but not counted as a request (final = false).

@@ -57,8 +57,7 @@ boost::asio::awaitable<void> respond_whole(RelayState& s, std::unique_ptr<net::C
   // The bill is committed before the answer leaves, so an answer the client got is always logged.
   auto settled = co_await settle(s, store, usage);
   if (!settled) {
-    co_await respond_error(s, writer,
-                           Error::make(ErrorKind::internal, "failed to record the request", "settle_failed"));
+    co_await respond_error(s, writer, settle_failed(settled.error()));
     co_return;
   }
   std::string answer = std::move(parsed->body);
@@ -155,8 +154,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   }
   if (upstream_failure || !settled) {
     // Never end a broken stream like a complete answer: close it with an error event.
-    Error e = upstream_failure ? *upstream_failure
-                               : Error::make(ErrorKind::internal, "failed to record the request", "settle_failed");
+    Error e = upstream_failure ? *upstream_failure : settle_failed(settled.error());
     record(s, error_status(e), &usage, &e);
     co_await writer.write_chunk(stream_error_event(s, e));
     co_await writer.end_stream();

@@ -36,12 +36,14 @@ std::string with_schema(const std::string& dsn, const std::string& schema) {
 
 }  // namespace
 
-TestDatabase::TestDatabase(std::string backend) : backend_(std::move(backend)) {
+TestDatabase::TestDatabase(std::string backend, std::string server)
+    : backend_(std::move(backend)), server_(std::move(server)) {
   if (is_sqlite()) {
     sqlite_path_ = dir_.file("oneapi.db");
     return;
   }
-  const std::string base = postgres_test_dsn();
+  if (server_.empty()) server_ = postgres_test_dsn();
+  const std::string& base = server_;
   REQUIRE(!base.empty());
   std::random_device rd;
   schema_ = "t" + std::to_string(rd()) + std::to_string(rd() % 100000);
@@ -52,7 +54,7 @@ TestDatabase::TestDatabase(std::string backend) : backend_(std::move(backend)) {
 
 TestDatabase::~TestDatabase() {
   if (schema_.empty()) return;
-  auto admin = store::postgres::connect(postgres_test_dsn(), 5);
+  auto admin = store::postgres::connect(server_, 5);
   if (admin) (void)(*admin)->exec("DROP SCHEMA " + schema_ + " CASCADE");
 }
 

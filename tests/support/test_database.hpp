@@ -19,7 +19,8 @@ std::string postgres_test_dsn();
 
 class TestDatabase {
  public:
-  explicit TestDatabase(std::string backend);
+  // `server`: the PostgreSQL DSN to make the schema on; default ONEAPI_TEST_PG_DSN.
+  explicit TestDatabase(std::string backend, std::string server = {});
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;
@@ -39,6 +40,7 @@ class TestDatabase {
   std::string backend_;
   TempDir dir_{"oneapi-db-"};
   std::string sqlite_path_;
+  std::string server_;
   std::string schema_;
   std::string dsn_;
 };

@@ -858,3 +858,26 @@ TEST_CASE("store: 1000 pre_charge and settle pairs keep the books exact", "[stor
   f.type = static_cast<int>(LogType::provisional);
   CHECK(ok(fx.db->list_logs(f)).empty());
 }
+
+TEST_CASE("store: a node refunds only its own unfinished requests", "[store]") {
+  Fixture fx(GENERATE(from_range(test::store_backends())));
+  User u = fx.user(1000);
+  Token t = fx.token(u.id, 500);
+  Channel c = fx.channel();
+  // Two nodes on one database, each with its NODE_NAME.
+  StoreOptions a = fx.database.options(), b = fx.database.options();
+  a.node_name = "node-a";
+  b.node_name = "node-b";
+  auto node_a = open_store(a);
+  auto node_b = open_store(b);
+  ok(node_a->pre_charge(fx.pre(t, u, 100, "on-a", c.id)));
+  ok(node_b->pre_charge(fx.pre(t, u, 200, "on-b", c.id)));
+
+  node_a = open_store(a);  // node a restarts; node b is still serving its request
+  CHECK(ok(node_a->reconcile_pending()) == 1);
+  CHECK(fx.log_of("on-a").type == static_cast<int>(LogType::consume));
+  CHECK(fx.log_of("on-b").type == static_cast<int>(LogType::provisional));
+  CHECK(ok(fx.db->get_user(u.id)).quota == 1000 - 200);
+  CHECK(ok(node_b->reconcile_pending()) == 1);
+  CHECK(ok(fx.db->get_user(u.id)).quota == 1000);
+}
