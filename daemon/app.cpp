@@ -33,8 +33,8 @@
 #include "relay/relay.hpp"
 #include "sd_notify.hpp"
 #include "store/executor.hpp"
-#include "store/postgres.hpp"
 #include "store/migrations.hpp"
+#include "store/postgres.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::daemon {

@@ -1,12 +1,12 @@
 #include "config.hpp"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
-
-#include <unistd.h>
 
 #include "core/util.hpp"
 #include "net/http_client.hpp"
@@ -129,7 +129,7 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
     if (!cfg.sql_dsn.empty())
       env.errors += "  LOG_SQL_DSN=<hidden>: a separate log database needs the main database on SQLite for now\n";
     else if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
-        dsn.find("@tcp(") != std::string::npos)
+             dsn.find("@tcp(") != std::string::npos)
       env.errors +=
           "  LOG_SQL_DSN=<hidden>: PostgreSQL and MySQL log databases are not supported yet; give a SQLite file "
           "path\n";
