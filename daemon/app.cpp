@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "admin/handlers.hpp"
+#include "cache/cluster.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/util.hpp"
 #include "json_log_formatter.hpp"
@@ -29,6 +30,7 @@
 #include "net/http_server.hpp"
 #include "relay/background.hpp"
 #include "relay/channel_balance.hpp"
+#include "relay/channel_health.hpp"
 #include "relay/channel_test.hpp"
 #include "relay/relay.hpp"
 #include "sd_notify.hpp"
@@ -160,6 +162,7 @@ struct Reloadable {
   net::HttpClient& test_client;
   store::StoreExecutor& store;
   relay::CatalogHolder& catalog;
+  cache::ClusterLink* cluster = nullptr;  // REDIS_CONN_STRING: the other nodes reload too
 };
 
 // The error lines of a configuration, for one log line: "A: why; B: why".
@@ -204,6 +207,7 @@ asio::awaitable<void> reload(Reloadable& r) {
   auto load = [](store::Store& s) { return s.load_snapshot(); };
   auto snapshot = co_await r.store.run(std::move(load));
   if (snapshot) r.catalog.set(relay::Catalog::build(*snapshot));
+  if (snapshot && r.cluster) r.cluster->publish_catalog_changed();
   const std::string settings = plan.changed.empty() ? "no setting changed" : "applied " + join(plan.changed);
   if (snapshot)
     spdlog::info("SIGHUP: {}; options, channels and tokens reloaded from the database", settings);
@@ -284,6 +288,59 @@ void start_channel_schedules(asio::io_context& ioc, const Config& cfg, relay::Ch
   }
 }
 
+// SYNC_FREQUENCY: changes made by other nodes (or straight in the database) reach this one at
+// the latest after a period, with or without Redis.
+asio::awaitable<void> sync_catalog_every(std::chrono::seconds period, store::StoreExecutor& store,
+                                         relay::CatalogHolder& catalog, const std::atomic<bool>& stopping) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(period);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || stopping) co_return;
+    co_await relay::reload_catalog(store, catalog);
+  }
+}
+
+// GLOBAL_API_RATE_LIMIT: 0 = admitted, else seconds to wait. Counted with the other nodes in
+// Redis when there is one, here when there is none or it does not answer.
+asio::awaitable<int64_t> admit_api_request(RateLimiter& local, cache::ClusterLink* cluster, const std::string& ip) {
+  if (!local.enabled()) co_return 0;
+  if (cluster) {
+    auto shared = co_await cluster->acquire("api", ip, local.limit(), local.window());
+    if (shared) co_return *shared;
+  }
+  co_return local.acquire(ip);
+}
+
+// REDIS_CONN_STRING: reloads the catalog when another node changed it, rests the channels other
+// nodes rested, and is told this node's changes (admin writes, SIGHUP, automatic disabling).
+std::unique_ptr<cache::ClusterLink> connect_cluster(const Config& cfg, uint16_t port, asio::io_context& ioc,
+                                                    store::StoreExecutor& store, relay::CatalogHolder& catalog,
+                                                    relay::Relay& relay, const std::atomic<bool>& stopping) {
+  auto url = cache::parse_redis_url(cfg.redis_url);  // checked with the configuration
+  if (!url) return nullptr;
+  // The name other nodes' messages are told apart by; SQLite nodes have no NODE_NAME.
+  const std::string name =
+      !cfg.node_name.empty() ? cfg.node_name : "pid" + std::to_string(::getpid()) + ":" + std::to_string(port);
+  cache::ClusterLink::Handlers handlers;
+  handlers.reload_catalog = [&store, &catalog, &stopping]() -> asio::awaitable<void> {
+    if (!stopping) co_await relay::reload_catalog(store, catalog);
+  };
+  handlers.suspend_channel = [&relay](int64_t id, std::chrono::seconds rest) { relay.suspend_from_peer(id, rest); };
+  auto link = std::make_unique<cache::ClusterLink>(ioc.get_executor(), *url, name, std::move(handlers));
+  cache::ClusterLink* shared = link.get();
+  relay::ClusterHooks hooks;
+  hooks.shared_acquire = [shared](std::string_view kind, std::string_view key, int64_t limit,
+                                  std::chrono::seconds window) { return shared->acquire(kind, key, limit, window); };
+  hooks.channel_suspended = [shared](int64_t id, std::chrono::seconds rest) { shared->publish_suspension(id, rest); };
+  hooks.catalog_changed = [shared] { shared->publish_catalog_changed(); };
+  relay.set_cluster(std::move(hooks));
+  spdlog::info("redis {}: catalog changes, channel suspensions and rate limits shared as node {}", url->endpoint(),
+               name);
+  link->start();
+  return link;
+}
+
 store::StoreOptions store_options_of(const Config& cfg) {
   store::StoreOptions o(cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path);
   o.sql_dsn = cfg.sql_dsn;
@@ -351,7 +408,12 @@ int run(const ConfigSource& source, const Config& cfg) {
   std::atomic<bool> stopping{false};
   relay::ChannelTester tester(store, catalog, test_client, {cfg.test_prompt, cfg.polling_interval}, &stopping);
   relay::BalanceUpdater balances(store, catalog, test_client, cfg.polling_interval, &stopping);
-  admin::AdminApi admin_api({store, catalog, tester, balances, start_time, cfg.generate_default_token});
+  std::unique_ptr<cache::ClusterLink> cluster;  // REDIS_CONN_STRING; connected once listening
+  auto tell_other_nodes = [&cluster] {
+    if (cluster) cluster->publish_catalog_changed();
+  };
+  admin::AdminApi admin_api(
+      {store, catalog, tester, balances, start_time, cfg.generate_default_token, std::move(tell_other_nodes)});
 
   net::ServerLimits limits;
   limits.body_limit = cfg.max_request_body;
@@ -401,7 +463,8 @@ int run(const ConfigSource& source, const Config& cfg) {
       co_return co_await relay.billing(View::usage, req, w);
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
-      if (const int64_t wait = api_rate.acquire(req.client_ip)) {
+      const int64_t wait = co_await admit_api_request(api_rate, cluster.get(), req.client_ip);
+      if (wait != 0) {
         const Error limited = api_rate_error(api_rate, wait);
         co_return co_await send_error(w, limited);
       }
@@ -449,9 +512,12 @@ int run(const ConfigSource& source, const Config& cfg) {
     asio::co_spawn(ioc, ship_logs(store), asio::detached);
   }
   start_channel_schedules(ioc, cfg, tester, balances, stopping);
+  if (!cfg.redis_url.empty()) cluster = connect_cluster(cfg, port, ioc, store, catalog, relay, stopping);
+  if (cfg.sync_frequency.count() > 0)
+    asio::co_spawn(ioc, sync_catalog_every(cfg.sync_frequency, store, catalog, stopping), asio::detached);
 
   // SIGHUP: reload the environment file's live settings and the database's options and channels.
-  Reloadable reloadable{source, live, relay, api_rate, client, test_client, store, catalog};
+  Reloadable reloadable{source, live, relay, api_rate, client, test_client, store, catalog, cluster.get()};
   asio::signal_set hangups(ioc, SIGHUP);
   asio::co_spawn(
       ioc,
@@ -482,6 +548,7 @@ int run(const ConfigSource& source, const Config& cfg) {
         spdlog::info("received signal {}, draining requests in flight (up to {} s)", signo, shutdown_timeout.count());
         api_server.stop_accepting();
         admin_server.stop_accepting();
+        if (cluster) cluster->stop();
         const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
         asio::steady_timer timer(ioc);
         while (api_server.in_flight() + admin_server.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 
+#include "cache/redis.hpp"
 #include "core/util.hpp"
 #include "net/http_client.hpp"
 #include "store/postgres.hpp"
@@ -109,6 +110,12 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   cfg.node_name = get("NODE_NAME");
   if (!cfg.sql_dsn.empty() && !store::postgres::is_postgres_dsn(cfg.sql_dsn))
     env.errors += "  SQL_DSN=<hidden>: not a PostgreSQL DSN (postgres://user:password@host:port/dbname)\n";
+  env.seconds("SYNC_FREQUENCY", cfg.sync_frequency);
+  cfg.redis_url = get("REDIS_CONN_STRING");
+  if (!cfg.redis_url.empty())
+    if (auto parsed = cache::parse_redis_url(cfg.redis_url); !parsed)
+      env.errors +=
+          "  REDIS_CONN_STRING=<hidden>: " + parsed.error().message.substr(19) + "\n";  // past "REDIS_CONN_STRING: "
   cfg.admin_socket = get("ONEAPI_SOCKET");
   cfg.initial_root_token = get("INITIAL_ROOT_TOKEN");
   cfg.initial_root_access_token = get("INITIAL_ROOT_ACCESS_TOKEN");
@@ -300,6 +307,8 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("NODE_TYPE", &Config::slave_node);
   fixed("SQL_DSN", &Config::sql_dsn);
   fixed("NODE_NAME", &Config::node_name);
+  fixed("REDIS_CONN_STRING", &Config::redis_url);
+  fixed("SYNC_FREQUENCY", &Config::sync_frequency);
   // INITIAL_ROOT_TOKEN and INITIAL_ROOT_ACCESS_TOKEN only matter when the database is created.
   return r;
 }

@@ -60,6 +60,12 @@ struct Config {
   // NODE_NAME, default <hostname>:<port> with SQL_DSN ("" on SQLite, which one node owns): marks
   // this node's requests in flight, so that only it refunds them after a crash.
   std::string node_name;
+  // REDIS_CONN_STRING: redis://[user][:password@]host[:port][/db]; set, the nodes tell each other
+  // about catalog changes and channel suspensions and count rate limits together. Never logged.
+  std::string redis_url;
+  // SYNC_FREQUENCY: every node reloads its catalog from the database this often (One API's
+  // default 600 s); 0 = never (then only admin writes, SIGHUP and Redis messages reload it).
+  std::chrono::seconds sync_frequency{600};
 };
 
 // Reads a file of KEY=VALUE lines (systemd's EnvironmentFile= syntax: `#` and `;` comments, blank

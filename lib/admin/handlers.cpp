@@ -164,7 +164,10 @@ awaitable<bool> AdminApi::serve(net::ServerRequest& req, net::ResponseWriter& wr
   else
     reply = co_await d_.store.run(std::move(matched->work));
   const bool touched_channels = matched->changes || matched->network != Matched::Network::none;
-  if (touched_channels && reply.value("success", false)) co_await reload_catalog();
+  if (touched_channels && reply.value("success", false)) {
+    co_await reload_catalog();
+    if (d_.on_catalog_changed) d_.on_catalog_changed();
+  }
   co_await writer.send(200, net::json_headers(), reply.dump());
   co_return true;
 }

@@ -2,6 +2,7 @@
 // The admin API's handlers (routes and shapes in protocol.hpp). Mounted on the admin Unix socket
 // and on the TCP port's /api routes.
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -34,6 +35,8 @@ struct AdminDeps {
   relay::BalanceUpdater& balances;  // channel balances
   int64_t start_time = 0;
   bool generate_default_token = true;  // GENERATE_DEFAULT_TOKEN: new users get an unlimited "default" token
+  // After a write reloaded the catalog: tells the other nodes (REDIS_CONN_STRING). Must not block.
+  std::function<void()> on_catalog_changed = {};
 };
 
 class AdminApi {

@@ -40,7 +40,7 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
   s.channel_limits = &channel_limits_;
 
   if (auto r = authenticate(s, req); !r) co_return co_await respond_error(s, writer, r.error());
-  if (auto r = check_token_rate(s); !r) co_return co_await respond_error(s, writer, r.error());
+  if (auto r = co_await check_token_rate(s); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = parse_request(s, req.body); !r) co_return co_await respond_error(s, writer, r.error());
   if (auto r = authorize_model(s); !r) co_return co_await respond_error(s, writer, r.error());
 
@@ -67,15 +67,8 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     }
     const Error& e = upstream.error();
     rest_channel(s.channel->channel.id, e);
-    if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true") {
-      std::string reason = "upstream answered " + std::to_string(e.status) + ": " + e.message;
-      // A channel with other keys left loses only the key the upstream rejected.
-      if (s.channel->keyed.size() > 1)
-        co_await auto_disable_channel_key(store_, catalog_, s.channel->channel, s.adaptor_ctx.channel->key,
-                                          std::move(reason));
-      else
-        co_await auto_disable_channel(store_, catalog_, s.channel->channel.id, std::move(reason));
-    }
+    if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true")
+      co_await disable_channel(s, e);
     if (retries_left-- > 0 && e.retryable) {
       if (auto next = select_channel(s)) {
         record(s, error_status(e), nullptr, &e, false);
@@ -93,17 +86,35 @@ void Relay::reconfigure(const RelayConfig& config) {
   token_limits_.reconfigure(config.token_rate_limit, config.token_rate_window);
 }
 
-Result<void> Relay::check_token_rate(const RelayState& s) {
-  if (!token_limits_.enabled()) return {};
-  const int64_t wait = token_limits_.acquire(std::to_string(s.token->id));
-  if (wait == 0) return {};
+boost::asio::awaitable<void> Relay::disable_channel(const RelayState& s, const Error& e) {
+  std::string reason = "upstream answered " + std::to_string(e.status) + ": " + e.message;
+  // A channel with other keys left loses only the key the upstream rejected.
+  bool changed = false;
+  if (s.channel->keyed.size() > 1)
+    changed = co_await auto_disable_channel_key(store_, catalog_, s.channel->channel, s.adaptor_ctx.channel->key,
+                                                std::move(reason));
+  else
+    changed = co_await auto_disable_channel(store_, catalog_, s.channel->channel.id, std::move(reason));
+  if (changed && cluster_.catalog_changed) cluster_.catalog_changed();
+}
+
+boost::asio::awaitable<Result<void>> Relay::check_token_rate(const RelayState& s) {
+  if (!token_limits_.enabled()) co_return Result<void>{};
+  const std::string key = std::to_string(s.token->id);
+  int64_t wait = -1;
+  if (cluster_.shared_acquire) {
+    auto shared = co_await cluster_.shared_acquire("relay", key, token_limits_.limit(), token_limits_.window());
+    if (shared) wait = *shared;
+  }
+  if (wait < 0) wait = token_limits_.acquire(key);
+  if (wait == 0) co_return Result<void>{};
   Error e = Error::make(ErrorKind::rate_limited,
                         "too many requests with this token: at most " + std::to_string(token_limits_.limit()) +
                             " per " + std::to_string(token_limits_.window().count()) +
                             " s (GLOBAL_RELAY_RATE_LIMIT); retry in " + std::to_string(wait) + " s",
                         "rate_limit_exceeded");
   e.retry_after_seconds = static_cast<int>(wait);
-  return e;
+  co_return e;
 }
 
 boost::asio::awaitable<void> Relay::record_outcome(int64_t channel_id, bool success) {
@@ -112,7 +123,8 @@ boost::asio::awaitable<void> Relay::record_outcome(int64_t channel_id, bool succ
   std::snprintf(why, sizeof why, "success rate below %.0f%% over the last %zu requests (ENABLE_METRIC)",
                 success_window_.threshold() * 100, success_window_.size());
   std::string reason = why;
-  co_await auto_disable_channel(store_, catalog_, channel_id, std::move(reason));
+  const bool changed = co_await auto_disable_channel(store_, catalog_, channel_id, std::move(reason));
+  if (changed && cluster_.catalog_changed) cluster_.catalog_changed();
 }
 
 // A 429 or 5xx (or no answer at all) rests the channel: the upstream's Retry-After, else the
@@ -129,6 +141,7 @@ void Relay::rest_channel(int64_t channel_id, const Error& e) {
     return;
   if (e.retry_after_seconds > 0) rest = std::chrono::seconds(e.retry_after_seconds);
   suspensions_.suspend(channel_id, rest);
+  if (cluster_.channel_suspended && rest.count() > 0) cluster_.channel_suspended(channel_id, rest);
 }
 
 boost::asio::awaitable<void> Relay::count_claude_tokens(net::ServerRequest& req, net::ResponseWriter& writer) {

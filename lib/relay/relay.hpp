@@ -1,7 +1,9 @@
 #pragma once
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <functional>
 #include <memory>
+#include <string_view>
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
@@ -12,6 +14,17 @@
 #include "store/executor.hpp"
 
 namespace oneapi::relay {
+
+// Several nodes on one database (REDIS_CONN_STRING): how this node counts a token's requests
+// with the others and tells them what it learnt. Every member may be empty.
+struct ClusterHooks {
+  // 0 = admitted, else seconds to wait; an error means "count on this node" (Redis unavailable).
+  std::function<boost::asio::awaitable<Result<int64_t>>(std::string_view kind, std::string_view key, int64_t limit,
+                                                        std::chrono::seconds window)>
+      shared_acquire;
+  std::function<void(int64_t channel_id, std::chrono::seconds for_how_long)> channel_suspended;
+  std::function<void()> catalog_changed;  // this node changed channels in the database
+};
 
 class Relay {
  public:
@@ -45,12 +58,20 @@ class Relay {
   // success window's size and threshold stay as they were built.
   void reconfigure(const RelayConfig& config);
 
+  // Before serving: the other nodes' share of rate limits, suspensions and channel changes.
+  void set_cluster(ClusterHooks hooks) { cluster_ = std::move(hooks); }
+  // Another node rested this channel: rest it here too, without telling anyone.
+  void suspend_from_peer(int64_t channel_id, std::chrono::seconds for_how_long) {
+    suspensions_.suspend(channel_id, for_how_long);
+  }
+
   // For the metrics scrape: which channels rest now.
   const ChannelSuspensions& suspensions() const { return suspensions_; }
 
  private:
   void rest_channel(int64_t channel_id, const Error& e);
-  Result<void> check_token_rate(const RelayState& s);
+  boost::asio::awaitable<Result<void>> check_token_rate(const RelayState& s);
+  boost::asio::awaitable<void> disable_channel(const RelayState& s, const Error& e);
   // ENABLE_METRIC: one attempt's outcome; disables the channel when its window says so.
   boost::asio::awaitable<void> record_outcome(int64_t channel_id, bool success);
 
@@ -63,6 +84,7 @@ class Relay {
   RateLimiter token_limits_;                                // GLOBAL_RELAY_RATE_LIMIT, by token id
   RateLimiter channel_limits_{0, std::chrono::minutes(1)};  // each channel's own limit per minute
   SuccessWindow success_window_;
+  ClusterHooks cluster_;
 };
 
 }  // namespace oneapi::relay
