@@ -206,7 +206,7 @@ TEST_CASE("cluster: the database restarted mid-load: clear errors, then recovery
   // A server of its own: the other tests running meanwhile keep theirs.
   TempDir own("oneapi-pg-");
   const std::string dir = own.path().string();
-  auto services = [&](const char* what) { return run_command({"/bin/bash", script, what, dir}); };
+  auto services = [&](const std::string& what) { return run_command({"/bin/bash", script, what, dir}); };
   struct StopServer {
     std::function<CommandResult(const char*)> run;
     ~StopServer() { run("stop-pg"); }

@@ -59,7 +59,9 @@ std::string read_file(const std::string& path) {
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   int out_pipe[2], err_pipe[2];
-  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  // CLOEXEC: only the dup2'ed copies reach the command, so a server it leaves running (a
+  // database) cannot hold the pipes open and keep us waiting for their end.
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   auto args = argv;
   auto envs = merged_env(env);
   auto cargs = c_array(args);
