@@ -43,7 +43,9 @@ inline bool loopback_port_accepts(int port) {
 
 class OwnRedisServer {
  public:
-  OwnRedisServer() : port_(free_loopback_port()) {}
+  // `extra`: more redis-server arguments, e.g. {"--requirepass", "secret"}.
+  explicit OwnRedisServer(std::vector<std::string> extra = {})
+      : port_(free_loopback_port()), extra_(std::move(extra)) {}
   ~OwnRedisServer() { kill(); }
   OwnRedisServer(const OwnRedisServer&) = delete;
   OwnRedisServer& operator=(const OwnRedisServer&) = delete;
@@ -54,6 +56,7 @@ class OwnRedisServer {
     std::vector<std::string> args{
         "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
         "no",           "--dir",  dir_.path().string()};
+    args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -82,11 +85,15 @@ class OwnRedisServer {
     ::waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+  int port() const { return port_; }
+  std::string url(const std::string& userinfo = "", int db = 0) const {
+    return "redis://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
+  }
 
  private:
   TempDir dir_{"oneapi-redis-"};
   int port_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
 };
 

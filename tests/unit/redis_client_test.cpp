@@ -23,6 +23,7 @@
 
 #include "cache/redis.hpp"
 #include "core/util.hpp"
+#include "support/own_redis.hpp"
 #include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
 
@@ -43,29 +44,6 @@ std::optional<RedisUrl> test_redis() {
   auto url = parse_redis_url(env);
   REQUIRE(url);
   return *url;
-}
-
-int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-bool port_accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
 }
 
 // A loopback port whose connections the kernel completes but nobody ever reads or answers.
@@ -92,58 +70,8 @@ class SilentListener {
   int port_ = 0;
 };
 
-// A redis-server of the test's own (redis-server from PATH), killed with SIGKILL on demand.
-class OwnRedis {
- public:
-  explicit OwnRedis(std::vector<std::string> extra = {}) : port_(free_loopback_port()), extra_(std::move(extra)) {}
-  ~OwnRedis() { kill(); }
-
-  // False when redis-server cannot be run here.
-  bool start() {
-    // Everything allocated before fork(): other threads may hold the allocator's lock.
-    std::vector<std::string> args{
-        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-        "no",           "--dir",  dir_.path().string()};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execvp("redis-server", argv.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 500; ++i) {
-      if (port_accepts(port_)) return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return false;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
-  }
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  int port() const { return port_; }
-  std::string url(const std::string& userinfo = "", int db = 0) const {
-    return "redis://" + userinfo + "127.0.0.1:" + std::to_string(port_) + "/" + std::to_string(db);
-  }
-
- private:
-  test::TempDir dir_{"oneapi-redis-"};
-  int port_;
-  std::vector<std::string> extra_;
-  pid_t pid_ = -1;
-};
+using test::free_loopback_port;
+using OwnRedis = test::OwnRedisServer;
 
 // Runs one awaitable on an io_context served by `threads` threads.
 template <class T, class Make>
