@@ -248,16 +248,19 @@ class MyDb final : public sql::Db {
     if (conn_) mysql_close(conn_);
     conn_ = conn;
     broken_ = false;
+    aborted_ = false;
     ++generation_;
     return {};
   }
 
   // Before a statement: a lost connection is replaced, unless a transaction was open on it.
-  Result<MYSQL*> connection() {
+  // Transaction control (BEGIN, ROLLBACK …) may run on a transaction the server rolled back.
+  Result<MYSQL*> connection(bool transaction_control = false) {
     if (conn_ && !broken_) {
-      // The server rolled the transaction back (a deadlock): what follows must not run on its own.
-      if (inside_transaction_scope() && !in_transaction())
-        return unavailable("database unavailable: the transaction was rolled back by the server");
+      // After a deadlock the rest would run on its own, in autocommit: refuse it instead.
+      if (aborted_ && inside_transaction_scope() && !transaction_control)
+        return unavailable("database unavailable: the server rolled the transaction back");
+      if (transaction_control) aborted_ = false;
       return conn_;
     }
     if (inside_transaction_scope())
@@ -269,6 +272,9 @@ class MyDb final : public sql::Db {
   // Records a failure on the connection; a lost one is reopened at the next statement.
   Error fail(unsigned code, const char* sqlstate, const char* message, std::string_view what) {
     if (connection_lost(code)) broken_ = true;
+    // InnoDB undoes the whole transaction on a deadlock; an error packet carries no status flags,
+    // so the client would still believe it open.
+    if (code == kDeadlock) aborted_ = true;
     return error_of(code, sqlstate, message, what);
   }
 
@@ -300,10 +306,11 @@ class MyDb final : public sql::Db {
 
   int changes() const override { return changes_; }
   std::string_view begin_sql(TxMode) const override { return "BEGIN"; }
+  // As the last OK packet said; a deadlock's victim stays "in" its rolled-back transaction until
+  // ROLLBACK, as PostgreSQL's aborted transaction does.
   bool in_transaction() const override { return conn_ && !broken_ && (server_status() & SERVER_STATUS_IN_TRANS); }
-  // InnoDB rolls back the whole transaction on a deadlock (and the status flag drops); other
-  // errors undo only their statement, as in SQLite.
-  bool transaction_usable() const override { return in_transaction(); }
+  // Other errors (a duplicate key, a lock wait timeout) undo only their statement, as in SQLite.
+  bool transaction_usable() const override { return in_transaction() && !aborted_; }
 
   MYSQL* raw() const { return conn_; }
   uint64_t generation() const { return generation_; }
@@ -323,6 +330,7 @@ class MyDb final : public sql::Db {
   int timeout_s_;
   MYSQL* conn_ = nullptr;
   bool broken_ = false;
+  bool aborted_ = false;     // a deadlock rolled the open transaction back
   uint64_t generation_ = 0;  // a new connection forgets every prepared statement
   int changes_ = 0;
 };
@@ -336,7 +344,7 @@ Result<void> MyStatement::execute() {
   if (bad_bind_ != 0)
     return Error::make(ErrorKind::internal,
                        "mysql: bind parameter " + std::to_string(bad_bind_) + " of: " + std::string(sql_));
-  auto conn = db_.connection();
+  auto conn = db_.connection(text_protocol_);
   if (!conn) return conn.error();
   if (text_protocol_) {
     if (mysql_real_query(*conn, my_sql_.data(), my_sql_.size()) != 0)
