@@ -220,6 +220,11 @@ class MyDb final : public sql::Db {
     mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(conn, MYSQL_INIT_COMMAND, kSessionSetup);
+    for (const auto& [option, seconds] : {std::pair{MYSQL_OPT_READ_TIMEOUT, dsn_.read_timeout_s},
+                                          std::pair{MYSQL_OPT_WRITE_TIMEOUT, dsn_.write_timeout_s}}) {
+      const unsigned value = static_cast<unsigned>(seconds);
+      if (value > 0) mysql_options(conn, option, &value);
+    }
     const my_bool no = 0;
     mysql_options(conn, MYSQL_OPT_RECONNECT, &no);  // we reconnect, and only outside transactions
     if (dsn_.tls) {
@@ -587,7 +592,7 @@ Result<Dsn> parse_mysql_dsn(std::string_view dsn) {
     }
   }
   // charset, parseTime, loc and the rest of go-sql-driver's options concern Go's side: the
-  // connection is always utf8mb4 and times are integers here.
+  // connection is always utf8mb4 and times are integers here. They are accepted and ignored.
   while (!params.empty()) {
     const auto amp = params.find('&');
     const std::string_view pair = params.substr(0, amp);
@@ -595,8 +600,10 @@ Result<Dsn> parse_mysql_dsn(std::string_view dsn) {
     const auto eq = pair.find('=');
     const std::string_view key = pair.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    if (key == "timeout" && !parse_timeout(value, out.timeout_s))
-      return bad_dsn(dsn, "timeout '" + std::string(value) + "' is not a duration like 5s");
+    for (auto [name, seconds] : {std::pair{"timeout", &out.timeout_s}, std::pair{"readTimeout", &out.read_timeout_s},
+                                 std::pair{"writeTimeout", &out.write_timeout_s}})
+      if (key == name && !parse_timeout(value, *seconds))
+        return bad_dsn(dsn, std::string(key) + " '" + std::string(value) + "' is not a duration like 5s");
     if (key == "tls") {
       if (value == "true" || value == "skip-verify" || value == "preferred") {
         out.tls = true;

@@ -21,8 +21,10 @@ struct Dsn {
   unsigned port = 3306;
   std::string socket;  // unix(…): host and port unused
   std::string database;
-  int timeout_s = 0;  // ?timeout=5s; 0: the caller's connect timeout
-  bool tls = false;   // ?tls=true|skip-verify
+  int timeout_s = 0;        // ?timeout=5s; 0: the caller's connect timeout
+  int read_timeout_s = 0;   // ?readTimeout=30s: a server that stops answering fails the statement
+  int write_timeout_s = 0;  // ?writeTimeout=30s
+  bool tls = false;         // ?tls=true|skip-verify
   bool tls_verify = true;
 };
 

@@ -42,10 +42,12 @@ TEST_CASE("mysql: One API's DSN forms are parsed; passwords never show", "[store
   CHECK(d.database == "oneapi");
   CHECK(d.socket.empty());
 
-  d = ok(mysql::parse_mysql_dsn("oneapi@tcp(localhost)/db?timeout=1500ms&tls=skip-verify"));
+  d = ok(mysql::parse_mysql_dsn("oneapi@tcp(localhost)/db?timeout=1500ms&readTimeout=1m&tls=skip-verify"));
   CHECK(d.password.empty());
   CHECK(d.port == 3306);
   CHECK(d.timeout_s == 2);
+  CHECK(d.read_timeout_s == 60);
+  CHECK(d.write_timeout_s == 0);
   CHECK(d.tls);
   CHECK_FALSE(d.tls_verify);
   d = ok(mysql::parse_mysql_dsn("u:pw@tcp([::1]:3308)/db"));
@@ -58,9 +60,9 @@ TEST_CASE("mysql: One API's DSN forms are parsed; passwords never show", "[store
   CHECK(d.host == "127.0.0.1");
   CHECK(d.port == 3306);
 
-  for (const char* bad :
-       {"u:topsecret@tcp(h:99999)/db", "u:topsecret@tcp(h:3306)/", "u:topsecret@tcp(h:3306)",
-        "u:topsecret@udp(h:3306)/db", "u:topsecret@tcp(h:3306/db", "u:topsecret@tcp(h)/db?timeout=x"}) {
+  for (const char* bad : {"u:topsecret@tcp(h:99999)/db", "u:topsecret@tcp(h:3306)/", "u:topsecret@tcp(h:3306)",
+                          "u:topsecret@udp(h:3306)/db", "u:topsecret@tcp(h:3306/db", "u:topsecret@tcp(h)/db?timeout=x",
+                          "u:topsecret@tcp(h)/db?writeTimeout=5"}) {
     INFO(bad);
     const Error e = err(mysql::parse_mysql_dsn(bad));
     CHECK(e.kind == ErrorKind::invalid_request);
