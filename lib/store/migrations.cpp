@@ -2,6 +2,11 @@
 
 #include <cctype>
 #include <iterator>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <vector>
 
 #include "core/util.hpp"
 
@@ -218,44 +223,232 @@ std::string replace_word(const std::string& sql, std::string_view word, std::str
 
 }  // namespace
 
+namespace {
+
+// Comments go first: an apostrophe in one ("channel's") would read as an opening quote.
+std::string strip_comments(const std::string& sql) {
+  std::string out;
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      while (i < sql.size() && sql[i] != '\n') ++i;
+      out += '\n';
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Splits at `sep` outside quotes and parentheses; the pieces are trimmed, empty ones dropped.
+std::vector<std::string> split_top_level(const std::string& sql, char sep) {
+  std::vector<std::string> out;
+  std::string current;
+  char quote = 0;
+  int depth = 0;
+  auto flush = [&] {
+    const auto first = current.find_first_not_of(" \t\n");
+    if (first != std::string::npos) out.push_back(current.substr(first, current.find_last_not_of(" \t\n") - first + 1));
+    current.clear();
+  };
+  for (const char c : sql) {
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == sep && depth == 0) {
+      flush();
+      continue;
+    }
+    current += c;
+  }
+  flush();
+  return out;
+}
+
+std::string unquoted(std::string name) {
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') return name.substr(1, name.size() - 2);
+  return name;
+}
+
+std::vector<std::string> column_list(const std::string& inside_parens) {
+  std::vector<std::string> out;
+  for (const std::string& c : split_top_level(inside_parens, ',')) out.push_back(unquoted(c));
+  return out;
+}
+
+// What MySQL's DDL needs to know across migrations: which TEXT columns any migration indexes
+// (they must be VARCHAR there) and which table each index is on (DROP INDEX names it).
+struct SchemaFacts {
+  std::set<std::string> indexed;  // "table.column"
+  std::map<std::string, std::string> index_table;
+};
+
+const std::regex kCreateIndex(R"(^CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON (\w+)\s*\(([^)]*)\)$)");
+const std::regex kKeyConstraint(R"(^(?:PRIMARY KEY|UNIQUE)\s*\(([^)]*)\)$)");
+const std::regex kAddColumn(R"(^ALTER TABLE (\w+) ADD COLUMN ("?\w+"?) ([\s\S]*)$)");
+const std::regex kDropIndex(R"(^DROP INDEX IF EXISTS (\w+)$)");
+
+// CREATE TABLE IF NOT EXISTS name (body): the name and the body. (Not a regex: libstdc++'s
+// recursion over a long body can exhaust the stack.)
+bool create_table(const std::string& statement, std::string& table, std::string& body) {
+  constexpr std::string_view prefix = "CREATE TABLE IF NOT EXISTS ";
+  const auto open = statement.find('(');
+  if (statement.rfind(prefix, 0) != 0 || open == std::string::npos || statement.back() != ')') return false;
+  table = statement.substr(prefix.size(), open - prefix.size());
+  while (!table.empty() && table.back() == ' ') table.pop_back();
+  body = statement.substr(open + 1, statement.size() - open - 2);
+  return true;
+}
+
+void learn(SchemaFacts& facts, const std::string& sql) {
+  std::smatch m;
+  for (const std::string& statement : split_top_level(strip_comments(sql), ';')) {
+    if (std::regex_match(statement, m, kCreateIndex)) {
+      facts.index_table[m[1]] = m[2];
+      for (const std::string& c : column_list(m[3])) facts.indexed.insert(m[2].str() + "." + c);
+    } else if (std::string table, body; create_table(statement, table, body)) {
+      for (const std::string& item : split_top_level(body, ',')) {
+        std::smatch k;
+        if (std::regex_match(item, k, kKeyConstraint)) {
+          for (const std::string& c : column_list(k[1])) facts.indexed.insert(table + "." + c);
+        } else if (item.find("UNIQUE") != std::string::npos || item.find("PRIMARY KEY") != std::string::npos) {
+          facts.indexed.insert(table + "." + unquoted(item.substr(0, item.find(' '))));
+        }
+      }
+    }
+  }
+}
+
+const SchemaFacts& schema_facts() {
+  static const SchemaFacts facts = [] {
+    SchemaFacts f;
+    for (const Migration& m : kMigrations) learn(f, m.sql);
+    return f;
+  }();
+  return facts;
+}
+
+// A column definition's TEXT, for MySQL: an index needs a bounded length (191 characters of
+// utf8mb4 fit InnoDB's key limit even three to an index); content gets MEDIUMTEXT (16 MB), as
+// TEXT's 64 KB could cut a long model list or prompt that SQLite and PostgreSQL keep.
+std::string mysql_column(const std::string& table, const std::string& definition) {
+  const auto space = definition.find(' ');
+  if (space == std::string::npos || definition.compare(space + 1, 4, "TEXT") != 0) return definition;
+  const std::string column = unquoted(definition.substr(0, space));
+  const bool indexed = schema_facts().indexed.count(table + "." + column) > 0;
+  return definition.substr(0, space + 1) + (indexed ? "VARCHAR(191)" : "MEDIUMTEXT") + definition.substr(space + 5);
+}
+
+// MySQL DDL commits on its own, statement by statement, so every statement here must be safe to
+// run again after a crash halfway: IF [NOT] EXISTS everywhere, ADD COLUMN included (MariaDB's).
+std::string mysql_ddl(const std::string& sql) {
+  std::string out;
+  std::smatch m;
+  for (const std::string& statement : split_top_level(strip_comments(sql), ';')) {
+    std::string s = statement;
+    if (std::string table, body; create_table(statement, table, body)) {
+      std::string columns;
+      for (const std::string& item : split_top_level(body, ','))
+        columns += (columns.empty() ? "\n  " : ",\n  ") + mysql_column(table, item);
+      // Binary collation: keys and names compare exactly, case and trailing spaces included, as
+      // in SQLite and PostgreSQL (MySQL's default collation would match "Sk-abc" to "sk-ABC").
+      s = "CREATE TABLE IF NOT EXISTS " + table + " (" + columns +
+          "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin";
+    } else if (std::regex_match(statement, m, kAddColumn)) {
+      s = "ALTER TABLE " + m[1].str() + " ADD COLUMN IF NOT EXISTS " +
+          mysql_column(m[1], m[2].str() + " " + m[3].str());
+    } else if (std::regex_match(statement, m, kDropIndex)) {
+      const auto& tables = schema_facts().index_table;
+      const auto on = tables.find(m[1]);
+      if (on != tables.end()) s += " ON " + on->second;
+    }
+    out += s + ";\n";
+  }
+  out = replace_word(out, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT AUTO_INCREMENT PRIMARY KEY");
+  out = replace_word(out, "INTEGER", "BIGINT");
+  return replace_word(out, "REAL", "DOUBLE");
+}
+
+}  // namespace
+
 // The migrations are written in SQLite's types; a server gets 64-bit integers (quota and times
 // outgrow 32 bits) and its own auto-increment.
 std::string ddl_for(sql::Dialect dialect, const std::string& sql) {
   if (dialect == sql::Dialect::sqlite) return sql;
-  std::string out = replace_word(sql, "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
+  if (dialect == sql::Dialect::mysql) return mysql_ddl(sql);
+  std::string out = replace_word(strip_comments(sql), "INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY");
   out = replace_word(out, "INTEGER", "BIGINT");
   out = replace_word(out, "REAL", "DOUBLE PRECISION");
   return out;
 }
 
+namespace {
+
+// Nodes starting together on one server take turns: the first applies, the others find it done.
+Result<void> lock_migrations(sql::Db& db, bool lock) {
+  switch (db.dialect()) {
+    case sql::Dialect::sqlite:
+      return {};  // the write transaction is the lock
+    case sql::Dialect::postgres:
+      return db.exec(lock ? "SELECT pg_advisory_lock(7461010)" : "SELECT pg_advisory_unlock(7461010)");
+    case sql::Dialect::mysql: {
+      if (!lock) return db.exec("SELECT RELEASE_LOCK('oneapi_migrate')");
+      auto q = db.query("SELECT GET_LOCK('oneapi_migrate', 60)");
+      if (!q) return q.error();
+      auto row = (*q)->step();
+      if (!row) return row.error();
+      if (!*row || (*q)->column_int64(0) != 1)
+        return Error::make(ErrorKind::unavailable, "another node held the migration lock for 60 s");
+      return {};
+    }
+  }
+  return {};
+}
+
+Result<bool> applied(sql::Db& db, int version) {
+  auto q = db.query("SELECT 1 FROM schema_migrations WHERE version = ?");
+  if (!q) return q.error();
+  return (*q)->bind(1, version).step();
+}
+
+}  // namespace
+
 Result<void> migrate(sql::Db& db) {
-  // Nodes starting together on one server take turns: the first applies, the others find it done.
-  const bool server = db.dialect() == sql::Dialect::postgres;
-  if (server)
-    if (auto r = db.exec("SELECT pg_advisory_lock(7461010)"); !r) return r;
+  if (auto r = lock_migrations(db, true); !r) return r;
   struct Unlock {
     sql::Db& db;
-    bool on;
-    ~Unlock() {
-      if (on) (void)db.exec("SELECT pg_advisory_unlock(7461010)");
-    }
-  } unlock{db, server};
+    ~Unlock() { (void)lock_migrations(db, false); }
+  } unlock{db};
   if (auto r = db.exec(ddl_for(db.dialect(),
                                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at "
                                "INTEGER)"));
       !r)
     return r;
+  // MySQL commits each DDL statement on its own: a transaction around a migration would end at its
+  // first CREATE. There the lock alone keeps nodes apart, and mysql_ddl keeps each statement
+  // idempotent, so a migration cut halfway is simply applied again.
+  const bool transactional = db.dialect() != sql::Dialect::mysql;
   for (const Migration& m : kMigrations) {
-    auto tx = sql::Transaction::begin(db);
-    if (!tx) return tx.error();
-    // Checked inside the write transaction: two daemons starting at once cannot both apply it.
-    {
-      auto q = db.query("SELECT 1 FROM schema_migrations WHERE version = ?");
-      if (!q) return q.error();
-      auto row = (*q)->bind(1, m.version).step();
-      if (!row) return row.error();
-      if (*row) continue;  // applied; the transaction rolls back (nothing to undo)
+    std::optional<sql::Transaction> tx;
+    if (transactional) {
+      auto begun = sql::Transaction::begin(db);
+      if (!begun) return begun.error();
+      tx.emplace(std::move(*begun));
     }
+    // Checked inside the write transaction: two daemons starting at once cannot both apply it.
+    auto done = applied(db, m.version);
+    if (!done) return done.error();
+    if (*done) continue;  // applied; the transaction rolls back (nothing to undo)
     if (auto r = db.exec(ddl_for(db.dialect(), m.sql)); !r) {
       Error e = r.error();
       e.message = "migration " + std::to_string(m.version) + ": " + e.message;
@@ -264,7 +457,8 @@ Result<void> migrate(sql::Db& db) {
     auto q = db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
     if (!q) return q.error();
     if (auto r = (*q)->bind_all(m.version, unix_now()).run(); !r) return r;
-    if (auto r = tx->commit(); !r) return r;
+    if (tx)
+      if (auto r = tx->commit(); !r) return r;
   }
   return {};
 }

@@ -16,6 +16,7 @@
 
 #include "core/util.hpp"
 #include "store/migrations.hpp"
+#include "store/mysql.hpp"
 #include "store/postgres.hpp"
 #include "store/sql_accounts.hpp"
 #include "store/sql_rows.hpp"
@@ -838,10 +839,19 @@ std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts) {
   return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
 }
 
+std::unique_ptr<Store> open_mysql_store(const StoreOptions& opts) {
+  auto db = mysql::connect(opts.sql_dsn, opts.connect_timeout_s);
+  if (!db) fail_open(mysql::redact_dsn(opts.sql_dsn), db.error().message);
+  return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
+}
+
 std::unique_ptr<Store> open_store(const StoreOptions& opts) {
   if (postgres::is_postgres_dsn(opts.sql_dsn)) return open_postgres_store(opts);
+  if (mysql::is_mysql_dsn(opts.sql_dsn)) return open_mysql_store(opts);
   if (!opts.sql_dsn.empty())
-    throw std::runtime_error("SQL_DSN: unsupported database (expected postgres://user:password@host:port/dbname)");
+    throw std::runtime_error(
+        "SQL_DSN: unsupported database (expected postgres://user:password@host:port/dbname or "
+        "user:password@tcp(host:port)/dbname)");
   return open_sqlite_store(opts);
 }
 

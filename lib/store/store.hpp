@@ -21,7 +21,8 @@ struct StoreOptions {
   // LOG_SQL_DSN as a SQLite file: logs move there once their request is settled (see
   // sqlite_log_archive.hpp). Empty: logs stay in the main database.
   std::string log_sqlite_path;
-  // SQL_DSN: postgres://… (or postgresql://…) selects PostgreSQL; empty keeps SQLite.
+  // SQL_DSN: postgres://… (or postgresql://…) selects PostgreSQL, user:password@tcp(host:port)/db
+  // MariaDB (One API's MySQL form); empty keeps SQLite.
   std::string sql_dsn;
   int connect_timeout_s = 5;
   // False on a NODE_TYPE=slave node: the master migrates; a slave only checks the version.
@@ -130,7 +131,9 @@ class Store {
 // Each throws std::runtime_error on failure to open or migrate.
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);
 std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts);
-// By opts.sql_dsn: PostgreSQL for postgres://…, SQLite when empty; anything else is refused.
+std::unique_ptr<Store> open_mysql_store(const StoreOptions& opts);
+// By opts.sql_dsn: PostgreSQL for postgres://…, MariaDB for user:pass@tcp(…)/db, SQLite when
+// empty; anything else is refused.
 std::unique_ptr<Store> open_store(const StoreOptions& opts);
 
 }  // namespace oneapi::store

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "store/mysql.hpp"
 #include "store/postgres.hpp"
 #include "store/sqlite.hpp"
 #include "support/result_check.hpp"
@@ -15,17 +16,32 @@ std::string postgres_test_dsn() {
   return dsn ? dsn : "";
 }
 
+std::string mysql_test_dsn() {
+  const char* dsn = std::getenv("ONEAPI_TEST_MYSQL_DSN");
+  return dsn ? dsn : "";
+}
+
 std::vector<std::string> store_backends() {
   std::vector<std::string> out{"sqlite"};
   if (!postgres_test_dsn().empty()) out.push_back("postgres");
+  if (!mysql_test_dsn().empty()) out.push_back("mysql");
   return out;
+}
+
+std::string mysql_dsn_for_database(const std::string& dsn, const std::string& database) {
+  const auto query = dsn.find('?');
+  const auto slash = dsn.substr(0, query).rfind('/');
+  REQUIRE(slash != std::string::npos);
+  return dsn.substr(0, slash + 1) + database + (query == std::string::npos ? "" : dsn.substr(query));
 }
 
 namespace {
 
 std::unique_ptr<store::sql::Db> connect_or_fail(const std::string& dsn) {
-  auto db = store::postgres::connect(dsn, 5);
-  if (!db) FAIL("cannot connect to ONEAPI_TEST_PG_DSN: " << db.error().message);
+  const bool mysql = store::mysql::is_mysql_dsn(dsn);
+  auto db = mysql ? store::mysql::connect(dsn, 5) : store::postgres::connect(dsn, 5);
+  if (!db)
+    FAIL("cannot connect to " << (mysql ? "ONEAPI_TEST_MYSQL_DSN: " : "ONEAPI_TEST_PG_DSN: ") << db.error().message);
   return std::move(*db);
 }
 
@@ -42,10 +58,19 @@ TestDatabase::TestDatabase(std::string backend, std::string server)
     sqlite_path_ = dir_.file("oneapi.db");
     return;
   }
+  std::random_device rd;
+  if (backend_ == "mysql") {
+    // A database per test (the test user may create oneapi_test%).
+    if (server_.empty()) server_ = mysql_test_dsn();
+    REQUIRE(!server_.empty());
+    mysql_database_ = "oneapi_test_" + std::to_string(rd()) + std::to_string(rd() % 100000);
+    ok(connect_or_fail(server_)->exec("CREATE DATABASE " + mysql_database_));
+    dsn_ = mysql_dsn_for_database(server_, mysql_database_);
+    return;
+  }
   if (server_.empty()) server_ = postgres_test_dsn();
   const std::string& base = server_;
   REQUIRE(!base.empty());
-  std::random_device rd;
   schema_ = "t" + std::to_string(rd()) + std::to_string(rd() % 100000);
   auto admin = connect_or_fail(base);
   ok(admin->exec("CREATE SCHEMA " + schema_));
@@ -53,6 +78,11 @@ TestDatabase::TestDatabase(std::string backend, std::string server)
 }
 
 TestDatabase::~TestDatabase() {
+  if (!mysql_database_.empty()) {
+    auto admin = store::mysql::connect(server_, 5);
+    if (admin) (void)(*admin)->exec("DROP DATABASE IF EXISTS " + mysql_database_);
+    return;
+  }
   if (schema_.empty()) return;
   auto admin = store::postgres::connect(server_, 5);
   if (admin) (void)(*admin)->exec("DROP SCHEMA " + schema_ + " CASCADE");

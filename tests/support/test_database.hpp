@@ -1,7 +1,8 @@
 #pragma once
 // The databases the store tests run against: SQLite always, PostgreSQL when ONEAPI_TEST_PG_DSN
-// names a server (scripts/test starts one). Each test gets an empty database of its own: a file,
-// or a fresh schema dropped afterwards, so tests run in parallel against one server.
+// names a server, MariaDB when ONEAPI_TEST_MYSQL_DSN does (scripts/test starts both). Each test
+// gets an empty database of its own: a file, a fresh schema (PostgreSQL) or database (MariaDB)
+// dropped afterwards, so tests run in parallel against one server.
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,14 +13,20 @@
 
 namespace oneapi::test {
 
-// "sqlite", then "postgres" when ONEAPI_TEST_PG_DSN is set. For GENERATE(from_range(…)).
+// "sqlite", then "postgres" when ONEAPI_TEST_PG_DSN is set and "mysql" when ONEAPI_TEST_MYSQL_DSN
+// is. For GENERATE(from_range(…)).
 std::vector<std::string> store_backends();
-// ONEAPI_TEST_PG_DSN, or "" (and a WARN in the running test) when it is unset.
+// ONEAPI_TEST_PG_DSN, or "" when it is unset.
 std::string postgres_test_dsn();
+// ONEAPI_TEST_MYSQL_DSN (user:password@tcp(host:port)/db), or "" when it is unset.
+std::string mysql_test_dsn();
+// `dsn` (MySQL form) naming `database` instead, its ?params kept.
+std::string mysql_dsn_for_database(const std::string& dsn, const std::string& database);
 
 class TestDatabase {
  public:
-  // `server`: the PostgreSQL DSN to make the schema on; default ONEAPI_TEST_PG_DSN.
+  // `server`: the DSN of the server to make the schema (PostgreSQL) or database (MariaDB) on;
+  // default ONEAPI_TEST_PG_DSN or ONEAPI_TEST_MYSQL_DSN.
   explicit TestDatabase(std::string backend, std::string server = {});
   ~TestDatabase();
   TestDatabase(const TestDatabase&) = delete;
@@ -41,7 +48,8 @@ class TestDatabase {
   TempDir dir_{"oneapi-db-"};
   std::string sqlite_path_;
   std::string server_;
-  std::string schema_;
+  std::string schema_;          // PostgreSQL
+  std::string mysql_database_;  // MariaDB
   std::string dsn_;
 };
 

@@ -187,8 +187,9 @@ TEST_CASE("store: migrations are idempotent and give One API's tables", "[store]
   // Quota and times outgrow 32 bits.
   ok(raw->exec("UPDATE tokens SET remain_quota = 500000000000000"));
   if (!fx.database.is_sqlite()) {
-    CHECK(fx.scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND "
-                    "table_name = 'logs' AND column_name = 'quota' AND data_type = 'bigint'") == 1);
+    const std::string schema = fx.database.backend() == "mysql" ? "DATABASE()" : "current_schema()";
+    CHECK(fx.scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = " + schema +
+                    " AND table_name = 'logs' AND column_name = 'quota' AND data_type = 'bigint'") == 1);
     return;
   }
   auto mode = ok(raw->query("PRAGMA journal_mode"));
