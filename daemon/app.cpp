@@ -36,7 +36,6 @@
 #include "sd_notify.hpp"
 #include "store/executor.hpp"
 #include "store/migrations.hpp"
-#include "store/postgres.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::daemon {
@@ -352,7 +351,7 @@ store::StoreOptions store_options_of(const Config& cfg) {
 
 // For log lines: the SQLite file, or the server without its password.
 std::string database_name(const Config& cfg) {
-  return cfg.sql_dsn.empty() ? cfg.sqlite_path : store::postgres::redact_dsn(cfg.sql_dsn);
+  return cfg.sql_dsn.empty() ? cfg.sqlite_path : store::redact_server_dsn(cfg.sql_dsn);
 }
 
 int run(const ConfigSource& source, const Config& cfg) {

@@ -10,7 +10,8 @@
 
 #include "app.hpp"
 #include "store/migrations.hpp"
-#include "store/postgres.hpp"
+#include "store/sql.hpp"
+#include "store/store.hpp"
 
 namespace oneapi::daemon {
 
@@ -81,8 +82,8 @@ void check_database(Report& r, const std::string& what, const std::string& path,
 
 // SQL_DSN: the server answers, and its schema is one this oneapid can use (or migrate).
 void check_server_database(Report& r, const Config& cfg) {
-  const std::string name = "database " + store::postgres::redact_dsn(cfg.sql_dsn);
-  auto db = store::postgres::connect(cfg.sql_dsn, 5);
+  const std::string name = "database " + store::redact_server_dsn(cfg.sql_dsn);
+  auto db = store::connect_server(cfg.sql_dsn, 5);
   if (!db) {
     r.fail(name + ": " + db.error().message);
     return;

@@ -11,7 +11,7 @@
 #include "cache/redis.hpp"
 #include "core/util.hpp"
 #include "net/http_client.hpp"
-#include "store/postgres.hpp"
+#include "store/store.hpp"
 
 namespace oneapi::daemon {
 
@@ -108,8 +108,10 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   cfg.sqlite_path = get("SQLITE_PATH");
   cfg.sql_dsn = get("SQL_DSN");
   cfg.node_name = get("NODE_NAME");
-  if (!cfg.sql_dsn.empty() && !store::postgres::is_postgres_dsn(cfg.sql_dsn))
-    env.errors += "  SQL_DSN=<hidden>: not a PostgreSQL DSN (postgres://user:password@host:port/dbname)\n";
+  if (!cfg.sql_dsn.empty() && !store::is_server_dsn(cfg.sql_dsn))
+    env.errors +=
+        "  SQL_DSN=<hidden>: neither PostgreSQL (postgres://user:password@host:port/dbname) nor MySQL "
+        "(user:password@tcp(host:port)/dbname)\n";
   env.seconds("SYNC_FREQUENCY", cfg.sync_frequency);
   cfg.redis_url = get("REDIS_CONN_STRING");
   if (!cfg.redis_url.empty())

@@ -845,6 +845,17 @@ std::unique_ptr<Store> open_mysql_store(const StoreOptions& opts) {
   return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
 }
 
+bool is_server_dsn(std::string_view dsn) { return postgres::is_postgres_dsn(dsn) || mysql::is_mysql_dsn(dsn); }
+
+std::string redact_server_dsn(std::string_view dsn) {
+  return postgres::is_postgres_dsn(dsn) ? postgres::redact_dsn(dsn) : mysql::redact_dsn(dsn);
+}
+
+Result<std::unique_ptr<sql::Db>> connect_server(const std::string& dsn, int connect_timeout_s) {
+  if (postgres::is_postgres_dsn(dsn)) return postgres::connect(dsn, connect_timeout_s);
+  return mysql::connect(dsn, connect_timeout_s);
+}
+
 std::unique_ptr<Store> open_store(const StoreOptions& opts) {
   if (postgres::is_postgres_dsn(opts.sql_dsn)) return open_postgres_store(opts);
   if (mysql::is_mysql_dsn(opts.sql_dsn)) return open_mysql_store(opts);

@@ -11,6 +11,10 @@
 
 namespace oneapi::store {
 
+namespace sql {
+class Db;
+}
+
 struct StoreOptions {
   StoreOptions() = default;
   StoreOptions(std::string sqlite, int busy_ms, std::string log_sqlite)
@@ -132,6 +136,12 @@ class Store {
 std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts);
 std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts);
 std::unique_ptr<Store> open_mysql_store(const StoreOptions& opts);
+// A SQL_DSN this build can open: PostgreSQL (postgres://…) or MariaDB (user:pass@tcp(…)/db).
+bool is_server_dsn(std::string_view dsn);
+// The DSN with its password replaced by "***", for messages and log lines.
+std::string redact_server_dsn(std::string_view dsn);
+// A raw connection to the server a SQL_DSN names (--check-config).
+Result<std::unique_ptr<sql::Db>> connect_server(const std::string& dsn, int connect_timeout_s);
 // By opts.sql_dsn: PostgreSQL for postgres://…, MariaDB for user:pass@tcp(…)/db, SQLite when
 // empty; anything else is refused.
 std::unique_ptr<Store> open_store(const StoreOptions& opts);

@@ -251,3 +251,22 @@ TEST_CASE("cluster: the database restarted mid-load: clear errors, then recovery
   CHECK(c.sql("SELECT COUNT(*) FROM logs WHERE type = " + std::to_string(kProvisional)) == 0);
   c.check_books();
 }
+
+TEST_CASE("cluster: a node on MariaDB serves, bills and logs a request", "[cluster][mysql][e2e]") {
+  if (std::getenv("ONEAPI_TEST_MYSQL_DSN") == nullptr) {
+    WARN("ONEAPI_TEST_MYSQL_DSN is not set: the MariaDB node did not run (scripts/test sets it)");
+    return;
+  }
+  TestDatabase database("mysql");
+  MockUpstream upstream([](const net::ServerRequest&, MockReply& r) { reply_chat(r, "Hello!", 12, 3); });
+  Gateway node({{"SQL_DSN", database.dsn()}, {"NODE_NAME", "maria-1"}});
+  node.add_channel(upstream.base_url());
+  const std::string key = node.add_token(-1);
+  auto r = post_json(node.port(), "/v1/chat/completions", key, chat_body());
+  REQUIRE(r.status == 200);
+  const int64_t cost = expected_quota("gpt-4o-mini", 1, 12, 3, 0);
+  CHECK(sql_int(database, "SELECT quota FROM logs WHERE type = " + std::to_string(kConsume) + " AND request_id = '" +
+                              r.header("x-oneapi-request-id") + "'") == cost);
+  CHECK(sql_int(database, "SELECT used_quota FROM tokens WHERE \"key\" = '" + key.substr(3) + "'") == cost);
+  CHECK(node.daemon.log().find(database.dsn()) == std::string::npos);  // never the DSN with its password
+}
