@@ -505,7 +505,11 @@ int run(const ConfigSource& source, const Config& cfg) {
   if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
   sd_notify("READY=1");
 
-  if (cfg.log_retention_days > 0) asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
+  // Log retention is a scheduled job: on a shared database the master runs it (One API).
+  if (cfg.log_retention_days > 0 && cfg.slave_node && !cfg.sql_dsn.empty())
+    spdlog::info("NODE_TYPE=slave: log retention (LOG_RETENTION_DAYS) is left to the master node");
+  else if (cfg.log_retention_days > 0)
+    asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
   if (!cfg.log_sqlite_path.empty()) {
     spdlog::info("logs move to {} once settled (LOG_SQL_DSN)", cfg.log_sqlite_path);
     asio::co_spawn(ioc, ship_logs(store), asio::detached);

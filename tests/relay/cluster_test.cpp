@@ -58,7 +58,10 @@ std::vector<Answer> load(const std::vector<Gateway*>& nodes, const std::string& 
 }
 
 Env node_env(const TestDatabase& db, int i) {
-  Env e{{"SQL_DSN", db.dsn()}, {"NODE_NAME", "node" + std::to_string(i)}, {"GLOBAL_RELAY_RATE_LIMIT", "0"}};
+  Env e{{"SQL_DSN", db.dsn()},
+        {"NODE_NAME", "node" + std::to_string(i)},
+        {"GLOBAL_RELAY_RATE_LIMIT", "0"},
+        {"LOG_RETENTION_DAYS", "30"}};
   if (i > 1) e["NODE_TYPE"] = "slave";
   return e;
 }
@@ -162,6 +165,10 @@ TEST_CASE("cluster: a token revoked on node 1 is refused by node 3 at once", "[c
   auto after = post_json(c.n3->port(), "/v1/chat/completions", c.unlimited, chat_body());
   CHECK(after.status == 401);
   CHECK_THAT(after.body, Catch::Contains("status is not available"));
+  // Scheduled jobs (log retention among them) run on the master only.
+  const std::string left = "log retention (LOG_RETENTION_DAYS) is left to the master node";
+  CHECK(c.n3->daemon.log().find(left) != std::string::npos);
+  CHECK(c.n1->daemon.log().find(left) == std::string::npos);
   c.check_books();
 }
 
