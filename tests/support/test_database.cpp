@@ -28,6 +28,12 @@ std::vector<std::string> store_backends() {
   return out;
 }
 
+std::vector<std::string> server_backends() {
+  auto all = store_backends();
+  all.erase(all.begin());  // "sqlite" comes first
+  return all;
+}
+
 std::string mysql_dsn_for_database(const std::string& dsn, const std::string& database) {
   const auto query = dsn.find('?');
   const auto slash = dsn.substr(0, query).rfind('/');

@@ -16,6 +16,8 @@ namespace oneapi::test {
 // "sqlite", then "postgres" when ONEAPI_TEST_PG_DSN is set and "mysql" when ONEAPI_TEST_MYSQL_DSN
 // is. For GENERATE(from_range(…)).
 std::vector<std::string> store_backends();
+// The same without "sqlite": the servers only.
+std::vector<std::string> server_backends();
 // ONEAPI_TEST_PG_DSN, or "" when it is unset.
 std::string postgres_test_dsn();
 // ONEAPI_TEST_MYSQL_DSN (user:password@tcp(host:port)/db), or "" when it is unset.
