@@ -270,7 +270,12 @@ class MyDb final : public sql::Db {
     }
     if (inside_transaction_scope())
       return unavailable("database unavailable: the connection was lost during a transaction");
-    if (auto r = open(); !r) return r.error();
+    if (auto recent = backoff_.too_soon()) return *recent;
+    if (auto r = open(); !r) {
+      backoff_.failed(r.error());
+      return r.error();
+    }
+    backoff_.succeeded();
     return conn_;
   }
 
@@ -337,6 +342,7 @@ class MyDb final : public sql::Db {
   bool broken_ = false;
   bool aborted_ = false;     // a deadlock rolled the open transaction back
   uint64_t generation_ = 0;  // a new connection forgets every prepared statement
+  sql::ReconnectBackoff backoff_;
   int changes_ = 0;
 };
 

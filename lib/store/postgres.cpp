@@ -161,15 +161,23 @@ class PgDb final : public sql::Db {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return conn_;
     if (inside_transaction_scope())
       return unavailable("database unavailable: the connection was lost during a transaction");
+    if (auto recent = backoff_.too_soon()) return *recent;
     if (conn_) {
       PQreset(conn_);
       if (PQstatus(conn_) == CONNECTION_OK) {
         ++generation_;
+        backoff_.succeeded();
         return conn_;
       }
-      return unavailable("database unavailable: " + trimmed(PQerrorMessage(conn_)));
+      Error e = unavailable("database unavailable: " + trimmed(PQerrorMessage(conn_)));
+      backoff_.failed(e);
+      return e;
     }
-    if (auto r = open(); !r) return r.error();
+    if (auto r = open(); !r) {
+      backoff_.failed(r.error());
+      return r.error();
+    }
+    backoff_.succeeded();
     return conn_;
   }
 
@@ -214,6 +222,7 @@ class PgDb final : public sql::Db {
   PGconn* conn_ = nullptr;
   uint64_t generation_ = 0;  // a new connection forgets every prepared statement
   uint64_t statements_ = 0;
+  sql::ReconnectBackoff backoff_;
   int changes_ = 0;
 };
 

@@ -3,8 +3,10 @@
 // transactions, with one implementation per database (sqlite.hpp, postgres.hpp). The store's SQL
 // is written once, in the subset the three databases share: `?` parameters, double-quoted
 // identifiers, INSERT … RETURNING id, ON CONFLICT … DO NOTHING / DO UPDATE.
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -155,6 +157,28 @@ class Transaction {
   Transaction(Db* db, bool savepoint) : db_(db), savepoint_(savepoint) {}
   Db* db_ = nullptr;  // null once committed or rolled back
   bool savepoint_ = false;
+};
+
+// After a connection attempt fails, the next ones wait `pause`: meanwhile statements fail at once
+// with that attempt's error, instead of each waiting out a connect timeout against a dead host.
+class ReconnectBackoff {
+ public:
+  explicit ReconnectBackoff(std::chrono::milliseconds pause = std::chrono::seconds(1)) : pause_(pause) {}
+  // The last failure, while it is recent enough to answer with; nullopt: try to connect.
+  std::optional<Error> too_soon() const {
+    if (!error_ || std::chrono::steady_clock::now() - failed_at_ >= pause_) return std::nullopt;
+    return error_;
+  }
+  void failed(const Error& e) {
+    error_ = e;
+    failed_at_ = std::chrono::steady_clock::now();
+  }
+  void succeeded() { error_.reset(); }
+
+ private:
+  std::chrono::milliseconds pause_;
+  std::optional<Error> error_;
+  std::chrono::steady_clock::time_point failed_at_{};
 };
 
 // "INSERT … RETURNING id" with its parameters: the new row's id.

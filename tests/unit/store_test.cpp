@@ -882,3 +882,19 @@ TEST_CASE("store: a node refunds only its own unfinished requests", "[store]") {
   CHECK(ok(node_b->reconcile_pending()) == 1);
   CHECK(ok(fx.db->get_user(u.id)).quota == 1000);
 }
+
+TEST_CASE("store: after a failed connect, statements fail at once with its error until the pause ends", "[store]") {
+  sql::ReconnectBackoff hour(std::chrono::hours(1));
+  CHECK_FALSE(hour.too_soon());  // nothing failed yet: connect
+  hour.failed(Error::make(ErrorKind::unavailable, "database unavailable: no route to host"));
+  auto answer = hour.too_soon();
+  REQUIRE(answer);
+  CHECK(answer->kind == ErrorKind::unavailable);
+  CHECK(answer->message == "database unavailable: no route to host");
+  hour.succeeded();
+  CHECK_FALSE(hour.too_soon());
+
+  sql::ReconnectBackoff none(std::chrono::milliseconds(0));
+  none.failed(Error::make(ErrorKind::unavailable, "refused"));
+  CHECK_FALSE(none.too_soon());  // the pause is over: try again
+}
