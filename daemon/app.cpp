@@ -502,8 +502,6 @@ int run(const ConfigSource& source, const Config& cfg) {
   if (!cfg.node_name.empty())
     spdlog::info("node {} ({}): shares the database with other nodes", cfg.node_name,
                  cfg.slave_node ? "slave" : "master");
-  if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
-  sd_notify("READY=1");
 
   // Log retention is a scheduled job: on a shared database the master runs it (One API).
   if (cfg.log_retention_days > 0 && cfg.slave_node && !cfg.sql_dsn.empty())
@@ -539,6 +537,10 @@ int run(const ConfigSource& source, const Config& cfg) {
 
   // SIGTERM/SIGINT: stop accepting, let requests in flight finish (bounded), then exit 0.
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  // Ready only now: a SIGHUP or SIGTERM sent as soon as we say so finds its handler in place
+  // (without it, SIGHUP's default action ends the process).
+  if (!cfg.ready_file.empty()) write_ready_file(cfg.ready_file, port, cfg.admin_socket);
+  sd_notify("READY=1");
   size_t cut_requests = 0;
   asio::co_spawn(
       ioc,
