@@ -300,17 +300,6 @@ asio::awaitable<void> sync_catalog_every(std::chrono::seconds period, store::Sto
   }
 }
 
-// GLOBAL_API_RATE_LIMIT: 0 = admitted, else seconds to wait. Counted with the other nodes in
-// Redis when there is one, here when there is none or it does not answer.
-asio::awaitable<int64_t> admit_api_request(RateLimiter& local, cache::ClusterLink* cluster, const std::string& ip) {
-  if (!local.enabled()) co_return 0;
-  if (cluster) {
-    auto shared = co_await cluster->acquire("api", ip, local.limit(), local.window());
-    if (shared) co_return *shared;
-  }
-  co_return local.acquire(ip);
-}
-
 // REDIS_CONN_STRING: reloads the catalog when another node changed it, rests the channels other
 // nodes rested, and is told this node's changes (admin writes, SIGHUP, automatic disabling).
 std::unique_ptr<cache::ClusterLink> connect_cluster(const Config& cfg, uint16_t port, asio::io_context& ioc,
@@ -462,7 +451,8 @@ int run(const ConfigSource& source, const Config& cfg) {
       co_return co_await relay.billing(View::usage, req, w);
     // One API's management API: the same handlers as the admin socket, with access tokens.
     if (p.rfind("/api/", 0) == 0 || p == "/api") {
-      const int64_t wait = co_await admit_api_request(api_rate, cluster.get(), req.client_ip);
+      // GLOBAL_API_RATE_LIMIT, with the other nodes when Redis is there (the relay's hooks).
+      const int64_t wait = co_await relay::admit(api_rate, relay.cluster_hooks().shared_acquire, "api", req.client_ip);
       if (wait != 0) {
         const Error limited = api_rate_error(api_rate, wait);
         co_return co_await send_error(w, limited);

@@ -39,6 +39,22 @@ void check_writable_dir(Report& r, const std::string& what, const std::filesyste
   r.ok(what + " " + dir.string() + (existing == dir ? "" : " (will be created)"));
 }
 
+// `have` against what this build knows. `may_migrate`: this node migrates at start (a slave on
+// a shared database does not).
+void report_schema_version(Report& r, const std::string& name, int have, bool may_migrate) {
+  const int want = store::latest_schema_version();
+  const std::string version = "schema version " + std::to_string(have);
+  if (have > want)
+    r.fail(name + ": " + version + " is newer than this oneapid knows (" + std::to_string(want) + ")");
+  else if (have < want && !may_migrate)
+    r.fail(name + ": " + version + ", and a NODE_TYPE=slave node does not migrate (" + std::to_string(want) +
+           " needed): start the master node first");
+  else if (have < want)
+    r.ok(name + ": " + version + ", migrated to " + std::to_string(want) + " at start");
+  else
+    r.ok(name + ": " + version + " (up to date)");
+}
+
 // An SQLite file: readable, intact, and a schema this build can migrate.
 void check_database(Report& r, const std::string& what, const std::string& path, bool has_schema) {
   std::error_code ec;
@@ -68,14 +84,7 @@ void check_database(Report& r, const std::string& what, const std::string& path,
   } else if (!scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", version)) {
     r.fail(what + " " + path + ": no schema_migrations table (" + version + ")");
   } else {
-    const int have = std::stoi(version), want = store::latest_schema_version();
-    if (have > want)
-      r.fail(what + " " + path + ": schema version " + version + " is newer than this oneapid knows (" +
-             std::to_string(want) + ")");
-    else if (have < want)
-      r.ok(what + " " + path + ": schema version " + version + ", migrated to " + std::to_string(want) + " at start");
-    else
-      r.ok(what + " " + path + ": schema version " + version + " (up to date)");
+    report_schema_version(r, what + " " + path, std::stoi(version), true);
   }
   sqlite3_close(db);
 }
@@ -88,19 +97,9 @@ void check_server_database(Report& r, const Config& cfg) {
     r.fail(name + ": " + db.error().message);
     return;
   }
-  const int want = store::latest_schema_version();
   auto version = store::schema_version(**db);
-  const int have = version ? *version : 0;  // no schema_migrations yet: an empty database
-  if (have > want)
-    r.fail(name + ": schema version " + std::to_string(have) + " is newer than this oneapid knows (" +
-           std::to_string(want) + ")");
-  else if (have < want && cfg.slave_node)
-    r.fail(name + ": schema version " + std::to_string(have) + ", and a NODE_TYPE=slave node does not migrate (" +
-           std::to_string(want) + " needed): start the master node first");
-  else if (have < want)
-    r.ok(name + ": schema version " + std::to_string(have) + ", migrated to " + std::to_string(want) + " at start");
-  else
-    r.ok(name + ": schema version " + std::to_string(have) + " (up to date)");
+  // No schema_migrations yet: an empty database.
+  report_schema_version(r, name, version ? *version : 0, !cfg.slave_node);
 }
 
 }  // namespace

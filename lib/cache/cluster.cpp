@@ -198,21 +198,19 @@ asio::awaitable<Result<int64_t>> ClusterLink::acquire(std::string_view kind, std
     co_return Error::make(ErrorKind::unavailable, "redis: skipped after a recent failure", "redis_unavailable");
   std::string counter = "oneapi:rl:";
   counter.append(kind).append(":").append(key);
+  const std::string limit_arg = std::to_string(limit), window_arg = std::to_string(window.count());
   std::string sha;
   {
     std::lock_guard lock(s.mu);
     sha = s.rate_script_sha;
   }
   const bool cached = !sha.empty();
-  auto args = command_args(cached ? "EVALSHA" : "EVAL", cached ? sha : std::string(kRateScript), "1",
-                           std::move(counter), std::to_string(limit), std::to_string(window.count()));
+  auto args = command_args(cached ? "EVALSHA" : "EVAL", cached ? sha : std::string(kRateScript), "1", counter,
+                           limit_arg, window_arg);
   auto reply = co_await s.client.command(std::move(args));
   if (!reply && cached && reply.error().message.find("NOSCRIPT") != std::string::npos) {
     // A restarted (or flushed) server forgot the script: EVAL loads it again.
-    std::string counter_again = "oneapi:rl:";
-    counter_again.append(kind).append(":").append(key);
-    auto again = command_args("EVAL", kRateScript, "1", std::move(counter_again), std::to_string(limit),
-                              std::to_string(window.count()));
+    auto again = command_args("EVAL", kRateScript, "1", counter, limit_arg, window_arg);
     reply = co_await s.client.command(std::move(again));
   }
   if (reply && reply->type == Reply::Type::integer) co_return static_cast<int64_t>(reply->integer);

@@ -98,15 +98,19 @@ boost::asio::awaitable<void> Relay::disable_channel(const RelayState& s, const E
   if (changed && cluster_.catalog_changed) cluster_.catalog_changed();
 }
 
-boost::asio::awaitable<Result<void>> Relay::check_token_rate(const RelayState& s) {
-  if (!token_limits_.enabled()) co_return Result<void>{};
-  const std::string key = std::to_string(s.token->id);
-  int64_t wait = -1;
-  if (cluster_.shared_acquire) {
-    auto shared = co_await cluster_.shared_acquire("relay", key, token_limits_.limit(), token_limits_.window());
-    if (shared) wait = *shared;
+boost::asio::awaitable<int64_t> admit(RateLimiter& local, const SharedAcquire& shared, std::string_view kind,
+                                      const std::string& key) {
+  if (!local.enabled()) co_return 0;
+  if (shared) {
+    auto counted = co_await shared(kind, key, local.limit(), local.window());
+    if (counted) co_return *counted;
   }
-  if (wait < 0) wait = token_limits_.acquire(key);
+  co_return local.acquire(key);
+}
+
+boost::asio::awaitable<Result<void>> Relay::check_token_rate(const RelayState& s) {
+  const std::string key = std::to_string(s.token->id);  // named: no class temporary inside co_await (g++ 12)
+  const int64_t wait = co_await admit(token_limits_, cluster_.shared_acquire, "relay", key);
   if (wait == 0) co_return Result<void>{};
   Error e = Error::make(ErrorKind::rate_limited,
                         "too many requests with this token: at most " + std::to_string(token_limits_.limit()) +

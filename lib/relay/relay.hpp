@@ -17,11 +17,17 @@ namespace oneapi::relay {
 
 // Several nodes on one database (REDIS_CONN_STRING): how this node counts a token's requests
 // with the others and tells them what it learnt. Every member may be empty.
+// 0 = admitted, else seconds to wait; an error means "count on this node" (Redis unavailable).
+using SharedAcquire = std::function<boost::asio::awaitable<Result<int64_t>>(
+    std::string_view kind, std::string_view key, int64_t limit, std::chrono::seconds window)>;
+
+// GLOBAL_*_RATE_LIMIT for one request under `key`: 0 = admitted, else seconds to wait. Counted with
+// the other nodes through `shared` when there is one and it answers, by `local` otherwise.
+boost::asio::awaitable<int64_t> admit(RateLimiter& local, const SharedAcquire& shared, std::string_view kind,
+                                      const std::string& key);
+
 struct ClusterHooks {
-  // 0 = admitted, else seconds to wait; an error means "count on this node" (Redis unavailable).
-  std::function<boost::asio::awaitable<Result<int64_t>>(std::string_view kind, std::string_view key, int64_t limit,
-                                                        std::chrono::seconds window)>
-      shared_acquire;
+  SharedAcquire shared_acquire;
   std::function<void(int64_t channel_id, std::chrono::seconds for_how_long)> channel_suspended;
   std::function<void()> catalog_changed;  // this node changed channels in the database
 };
@@ -60,6 +66,7 @@ class Relay {
 
   // Before serving: the other nodes' share of rate limits, suspensions and channel changes.
   void set_cluster(ClusterHooks hooks) { cluster_ = std::move(hooks); }
+  const ClusterHooks& cluster_hooks() const { return cluster_; }
   // Another node rested this channel: rest it here too, without telling anyone.
   void suspend_from_peer(int64_t channel_id, std::chrono::seconds for_how_long) {
     suspensions_.suspend(channel_id, for_how_long);

@@ -55,7 +55,6 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   // upstream. The in-flight count drops once, whichever attempt runs first.
   auto counted = std::make_shared<bool>(false);
   Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
-  boost::asio::steady_timer backoff(co_await boost::asio::this_coro::executor);
   auto wait = std::chrono::milliseconds(100);
   for (int attempt = 0;; ++attempt) {
     auto job = [st, flights = s.flights, counted](store::Store& db) {
@@ -71,7 +70,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
     if (r || !r.error().retryable || attempt == kSettleAttempts - 1) break;
     spdlog::warn("request {}: settling the bill failed, retrying in {} ms: {}", s.request_id, wait.count(),
                  r.error().message);
-    backoff.expires_after(wait);
+    boost::asio::steady_timer backoff(co_await boost::asio::this_coro::executor, wait);
     co_await backoff.async_wait(boost::asio::use_awaitable);
     wait *= 2;
   }

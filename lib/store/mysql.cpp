@@ -30,12 +30,6 @@ constexpr unsigned kServerShutdown = 1053;
 constexpr unsigned kConnectionKilled = 1927;
 constexpr unsigned kTooManyConnections = 1040;
 
-Error unavailable(std::string message) {
-  Error e = Error::make(ErrorKind::unavailable, std::move(message), "database_unavailable");
-  e.retryable = true;
-  return e;
-}
-
 // The connection is gone: the client's own errors (2000-2999) and the server ending the session.
 bool connection_lost(unsigned code) {
   return (code >= 2000 && code < 3000) || code == kServerShutdown || code == kConnectionKilled;
@@ -45,7 +39,7 @@ bool connection_lost(unsigned code) {
 // a lock wait that timed out: try again; a lost connection: unavailable.
 Error error_of(unsigned code, const char* sqlstate, const char* message, std::string_view what) {
   const std::string detail = message ? message : "";
-  if (connection_lost(code) || code == kTooManyConnections) return unavailable("database unavailable: " + detail);
+  if (connection_lost(code) || code == kTooManyConnections) return sql::database_unavailable(detail);
   ErrorKind kind = ErrorKind::internal;
   if (code == kDuplicateEntry || (sqlstate && std::strncmp(sqlstate, "23", 2) == 0)) kind = ErrorKind::invalid_request;
   if (code == kDeadlock || code == kLockWaitTimeout) kind = ErrorKind::unavailable;
@@ -215,7 +209,7 @@ class MyDb final : public sql::Db {
 
   Result<void> open() {
     MYSQL* conn = mysql_init(nullptr);
-    if (!conn) return unavailable("database unavailable: out of memory");
+    if (!conn) return sql::database_unavailable("out of memory");
     const unsigned timeout = static_cast<unsigned>(timeout_s_ > 0 ? timeout_s_ : 5);
     mysql_options(conn, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     mysql_options(conn, MYSQL_SET_CHARSET_NAME, "utf8mb4");
@@ -240,7 +234,7 @@ class MyDb final : public sql::Db {
     if (!mysql_real_connect(conn, on_socket ? nullptr : dsn_.host.c_str(), dsn_.user.c_str(), dsn_.password.c_str(),
                             dsn_.database.c_str(), on_socket ? 0 : dsn_.port, on_socket ? dsn_.socket.c_str() : nullptr,
                             flags)) {
-      Error e = unavailable("database unavailable: " + std::string(mysql_error(conn)) + " (" + server_name() + ")");
+      Error e = sql::database_unavailable(std::string(mysql_error(conn)) + " (" + server_name() + ")");
       mysql_close(conn);
       return e;
     }
@@ -264,12 +258,11 @@ class MyDb final : public sql::Db {
     if (conn_ && !broken_) {
       // After a deadlock the rest would run on its own, in autocommit: refuse it instead.
       if (aborted_ && inside_transaction_scope() && !transaction_control)
-        return unavailable("database unavailable: the server rolled the transaction back");
+        return sql::database_unavailable("the server rolled the transaction back");
       if (transaction_control) aborted_ = false;
       return conn_;
     }
-    if (inside_transaction_scope())
-      return unavailable("database unavailable: the connection was lost during a transaction");
+    if (inside_transaction_scope()) return sql::database_unavailable("the connection was lost during a transaction");
     if (auto recent = backoff_.too_soon()) return *recent;
     if (auto r = open(); !r) {
       backoff_.failed(r.error());
@@ -366,7 +359,7 @@ Result<void> MyStatement::execute() {
   if (prepared_in_ != db_.generation()) {
     close();  // a handle of a closed connection only frees its memory
     stmt_ = mysql_stmt_init(*conn);
-    if (!stmt_) return unavailable("database unavailable: out of memory");
+    if (!stmt_) return sql::database_unavailable("out of memory");
     if (mysql_stmt_prepare(stmt_, my_sql_.data(), my_sql_.size()) != 0) {
       Error e = stmt_error("prepare");
       close();

@@ -15,12 +15,6 @@ constexpr Oid kInt8Oid = 20;
 constexpr Oid kFloat8Oid = 701;
 constexpr Oid kTextOid = 25;
 
-Error unavailable(std::string message) {
-  Error e = Error::make(ErrorKind::unavailable, std::move(message), "database_unavailable");
-  e.retryable = true;
-  return e;
-}
-
 std::string trimmed(const char* message) {
   std::string s = message ? message : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -35,7 +29,7 @@ Error error_of(PGconn* conn, PGresult* res, std::string_view what) {
   if (detail.empty()) detail = trimmed(PQerrorMessage(conn));
   const std::string_view code = state ? state : "";
   if (PQstatus(conn) == CONNECTION_BAD || code.substr(0, 2) == "08" || code.substr(0, 4) == "57P0")
-    return unavailable("database unavailable: " + detail);
+    return sql::database_unavailable(detail);
   ErrorKind kind = ErrorKind::internal;
   if (code.substr(0, 2) == "23") kind = ErrorKind::invalid_request;
   if (code.substr(0, 2) == "40") kind = ErrorKind::unavailable;
@@ -141,9 +135,9 @@ class PgDb final : public sql::Db {
     const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
     const char* values[] = {dsn_.c_str(), timeout_.c_str(), "oneapid", nullptr};
     PGconn* conn = PQconnectdbParams(keys, values, 1);
-    if (!conn) return unavailable("database unavailable: out of memory");
+    if (!conn) return sql::database_unavailable("out of memory");
     if (PQstatus(conn) != CONNECTION_OK) {
-      Error e = unavailable("database unavailable: " + trimmed(PQerrorMessage(conn)));
+      Error e = sql::database_unavailable(trimmed(PQerrorMessage(conn)));
       PQfinish(conn);
       return e;
     }
@@ -159,8 +153,7 @@ class PgDb final : public sql::Db {
   // Before a statement: a broken connection is replaced, unless a transaction was open on it.
   Result<PGconn*> connection() {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return conn_;
-    if (inside_transaction_scope())
-      return unavailable("database unavailable: the connection was lost during a transaction");
+    if (inside_transaction_scope()) return sql::database_unavailable("the connection was lost during a transaction");
     if (auto recent = backoff_.too_soon()) return *recent;
     if (conn_) {
       PQreset(conn_);
@@ -169,7 +162,7 @@ class PgDb final : public sql::Db {
         backoff_.succeeded();
         return conn_;
       }
-      Error e = unavailable("database unavailable: " + trimmed(PQerrorMessage(conn_)));
+      Error e = sql::database_unavailable(trimmed(PQerrorMessage(conn_)));
       backoff_.failed(e);
       return e;
     }

@@ -12,6 +12,12 @@ Result<void> Statement::run() {
   }
 }
 
+Error database_unavailable(std::string_view why) {
+  Error e = Error::make(ErrorKind::unavailable, "database unavailable: " + std::string(why), "database_unavailable");
+  e.retryable = true;
+  return e;
+}
+
 // ---- Query ----
 
 Query::~Query() {

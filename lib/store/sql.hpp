@@ -159,6 +159,10 @@ class Transaction {
   bool savepoint_ = false;
 };
 
+// A database server out of reach (or a transaction it lost): retryable, code database_unavailable,
+// message "database unavailable: <why>".
+Error database_unavailable(std::string_view why);
+
 // After a connection attempt fails, the next ones wait `pause`: meanwhile statements fail at once
 // with that attempt's error, instead of each waiting out a connect timeout against a dead host.
 class ReconnectBackoff {
