@@ -338,6 +338,22 @@ store::StoreOptions store_options_of(const Config& cfg) {
   return o;
 }
 
+// SQLite: one connection with group commit. A server: a pool whose further connections open
+// when the first ones are busy.
+store::StoreExecutor make_store_executor(const Config& cfg, std::unique_ptr<store::Store> first) {
+  if (cfg.sql_dsn.empty()) return store::StoreExecutor(std::move(first));
+  store::PoolOptions pool;
+  pool.max_open = cfg.sql_max_open_conns;
+  pool.max_idle = std::min(cfg.sql_max_idle_conns, cfg.sql_max_open_conns);
+  pool.max_lifetime = cfg.sql_max_lifetime;
+  store::StoreOptions more = store_options_of(cfg);
+  more.connect_lazily = true;
+  spdlog::info("database pool: up to {} connections (SQL_MAX_OPEN_CONNS), {} kept idle, each replaced after {} s",
+               pool.max_open, pool.max_idle, pool.max_lifetime.count());
+  auto make_more = [more] { return store::open_store(more); };
+  return store::StoreExecutor(std::move(first), std::move(make_more), pool);
+}
+
 // For log lines: the SQLite file, or the server without its password.
 std::string database_name(const Config& cfg) {
   return cfg.sql_dsn.empty() ? cfg.sqlite_path : store::redact_server_dsn(cfg.sql_dsn);
@@ -356,7 +372,11 @@ int run(const ConfigSource& source, const Config& cfg) {
     spdlog::critical("{}", e.what());
     return 1;
   }
-  store::StoreExecutor store(std::move(db));
+  store::StoreExecutor store = make_store_executor(cfg, std::move(db));
+  if (cfg.batch_update_requested)
+    spdlog::info(
+        "BATCH_UPDATE_ENABLED is ignored: every charge reaches the database at once (so parallel requests cannot "
+        "overspend), and SQLite's group commit already batches the writes");
   if (auto r = store.run_blocking(
           [&](store::Store& s) { return s.ensure_root(cfg.initial_root_token, cfg.initial_root_access_token); });
       !r) {

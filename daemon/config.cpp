@@ -113,6 +113,11 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
         "  SQL_DSN=<hidden>: neither PostgreSQL (postgres://user:password@host:port/dbname) nor MySQL "
         "(user:password@tcp(host:port)/dbname)\n";
   env.seconds("SYNC_FREQUENCY", cfg.sync_frequency);
+  env.integer("SQL_MAX_OPEN_CONNS", cfg.sql_max_open_conns);
+  env.integer("SQL_MAX_IDLE_CONNS", cfg.sql_max_idle_conns);
+  env.seconds("SQL_MAX_LIFETIME", cfg.sql_max_lifetime);
+  if (cfg.sql_max_open_conns < 1) env.errors += "  SQL_MAX_OPEN_CONNS=0: at least one connection is needed\n";
+  env.boolean("BATCH_UPDATE_ENABLED", cfg.batch_update_requested);
   cfg.redis_url = get("REDIS_CONN_STRING");
   if (!cfg.redis_url.empty())
     if (auto parsed = cache::parse_redis_url(cfg.redis_url); !parsed)
@@ -311,6 +316,9 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("NODE_NAME", &Config::node_name);
   fixed("REDIS_CONN_STRING", &Config::redis_url);
   fixed("SYNC_FREQUENCY", &Config::sync_frequency);
+  fixed("SQL_MAX_OPEN_CONNS", &Config::sql_max_open_conns);
+  fixed("SQL_MAX_IDLE_CONNS", &Config::sql_max_idle_conns);
+  fixed("SQL_MAX_LIFETIME", &Config::sql_max_lifetime);
   // INITIAL_ROOT_TOKEN and INITIAL_ROOT_ACCESS_TOKEN only matter when the database is created.
   return r;
 }

@@ -66,6 +66,17 @@ struct Config {
   // SYNC_FREQUENCY: every node reloads its catalog from the database this often (One API's
   // default 600 s); 0 = never (then only admin writes, SIGHUP and Redis messages reload it).
   std::chrono::seconds sync_frequency{600};
+  // SQL_MAX_OPEN_CONNS, SQL_MAX_IDLE_CONNS, SQL_MAX_LIFETIME (seconds): the connection pool to a
+  // database server; each connection has its own store thread and opens when first needed. One
+  // API's 1000 open connections would overrun PostgreSQL's default max_connections (100) with a
+  // few nodes, so the default here is 16.
+  int sql_max_open_conns = 16;
+  int sql_max_idle_conns = 16;
+  std::chrono::seconds sql_max_lifetime{60};
+  // BATCH_UPDATE_ENABLED: One API batches quota updates in memory, which lets parallel requests
+  // overspend; here every charge is in the database at once, and SQLite's group commit batches
+  // the writes, so the setting is read only to say so.
+  bool batch_update_requested = false;
 };
 
 // Reads a file of KEY=VALUE lines (systemd's EnvironmentFile= syntax: `#` and `;` comments, blank

@@ -25,26 +25,15 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   r.pending.is_stream = s.stream;
   r.pending.content = "pending";
   TokenFlights* flights = s.flights;
-  auto job = [r = std::move(r), flights](store::Store& db) -> Result<int64_t> {
-    // A limited token close to its end serves one request at a time, so requests running in
-    // parallel cannot together overspend it by more than one request's cost. "Close" is One
-    // API's own trust line: less than 100 × the reservation left.
-    if (flights && flights->in_flight[r.token_id] > 0) {
-      auto token = db.get_token(r.token_id);
-      if (token && !token->unlimited_quota && token->remain_quota < 100 * std::max<int64_t>(r.amount, 1)) {
-        Error e = Error::make(ErrorKind::rate_limited,
-                              "token quota is low: one request at a time; retry when the request in flight finishes",
-                              "token_quota_low_concurrency");
-        return e;
-      }
-    }
+  auto job = [r = std::move(r), flights](store::Store& db) mutable -> Result<int64_t> {
+    r.others_in_flight = flights && flights->enter(r.token_id) > 0;
     auto id = db.pre_charge(r);
-    if (id && flights) ++flights->in_flight[r.token_id];
+    if (!id && flights) flights->leave(r.token_id);
     return id;
   };
   // A pre-charge lost with its batch's commit is no request in flight.
   auto undo = [token_id = s.token->id, flights] {
-    if (flights && --flights->in_flight[token_id] <= 0) flights->in_flight.erase(token_id);
+    if (flights) flights->leave(token_id);
   };
   auto log_id = co_await store.run_batched(std::move(job), std::move(undo));
   if (!log_id) {

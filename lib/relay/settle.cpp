@@ -59,7 +59,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   for (int attempt = 0;; ++attempt) {
     auto job = [st, flights = s.flights, counted](store::Store& db) {
       auto settled = db.settle(st);
-      if (flights && !*counted && --flights->in_flight[st.token_id] <= 0) flights->in_flight.erase(st.token_id);
+      if (flights && !*counted) flights->leave(st.token_id);
       *counted = true;
       return settled;
     };
@@ -105,7 +105,7 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
   rf.content = "refunded: " + why.message;
   auto job = [rf = std::move(rf), flights = s.flights](store::Store& db) {
     auto refunded = db.refund(rf);
-    if (flights && --flights->in_flight[rf.token_id] <= 0) flights->in_flight.erase(rf.token_id);
+    if (flights) flights->leave(rf.token_id);
     return refunded;
   };
   auto undo = [] {};

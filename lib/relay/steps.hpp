@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,10 +39,24 @@ struct RelayConfig {
   double metric_success_rate_threshold = 0.8;
 };
 
-// Requests in flight per limited token. Touched only inside store-thread tasks, so the check in
-// pre_charge and the updates in settle/refund are serialised with the quota changes themselves.
-struct TokenFlights {
-  std::unordered_map<int64_t, int> in_flight;
+// Requests in flight per token on this node (see PreChargeRequest::others_in_flight). Used from
+// every store thread of a pool.
+class TokenFlights {
+ public:
+  // Counts one more; returns how many were in flight before it.
+  int enter(int64_t token_id) {
+    std::lock_guard lock(mutex_);
+    return in_flight_[token_id]++;
+  }
+  void leave(int64_t token_id) {
+    std::lock_guard lock(mutex_);
+    auto it = in_flight_.find(token_id);
+    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<int64_t, int> in_flight_;
 };
 
 // Everything one request carries from step to step (One API's `meta`).

@@ -181,6 +181,11 @@ struct PreChargeRequest {
   int64_t user_id = 0;
   int64_t amount = 0;
   Log pending;  // written with type provisional and quota = amount
+  // Other requests of this token are in flight on this node: a limited token close to its end
+  // (less than 100 × the amount left, One API's trust line) is refused, so requests running in
+  // parallel cannot together overspend it by more than one request's cost. Checked under the
+  // token's row lock, so it holds however many connections the node has.
+  bool others_in_flight = false;
 };
 
 struct Settlement {

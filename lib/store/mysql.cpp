@@ -16,10 +16,14 @@ namespace {
 // ANSI_QUOTES: "key" and "group" are identifiers; PIPES_AS_CONCAT: || concatenates;
 // SIMULTANEOUS_ASSIGNMENT: UPDATE … SET a = …, b = … reads the row's old values, as in SQLite and
 // PostgreSQL (MySQL's default lets b see the new a); STRICT_TRANS_TABLES: refuse rather than
-// truncate.
+// truncate. READ COMMITTED, PostgreSQL's default: the store locks the rows it reads (FOR UPDATE);
+// InnoDB's default REPEATABLE READ also locks the gaps between index entries, and a settlement
+// (which moves a log row within idx_created_at_type) then deadlocks with a pre-charge inserting
+// its log row on another connection.
 constexpr const char* kSessionSetup =
     "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,SIMULTANEOUS_ASSIGNMENT,STRICT_TRANS_TABLES,"
-    "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE', time_zone = '+00:00'";
+    "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO,NO_ZERO_DATE,NO_ZERO_IN_DATE', time_zone = '+00:00', "
+    "tx_isolation = 'READ-COMMITTED'";
 constexpr unsigned long kMinServerVersion = 100500;  // MariaDB 10.5: INSERT … RETURNING
 
 // Server error numbers (mysqld_error.h) that need their own handling.
@@ -246,6 +250,7 @@ class MyDb final : public sql::Db {
     }
     if (conn_) mysql_close(conn_);
     conn_ = conn;
+    connected_at_ = std::chrono::steady_clock::now();
     broken_ = false;
     aborted_ = false;
     ++generation_;
@@ -282,6 +287,13 @@ class MyDb final : public sql::Db {
   }
 
   sql::Dialect dialect() const override { return sql::Dialect::mysql; }
+  bool connected() const override { return conn_ && !broken_; }
+  std::chrono::steady_clock::time_point connected_at() const override { return connected_at_; }
+  void disconnect() override {
+    if (!conn_ || inside_transaction_scope()) return;
+    mysql_close(conn_);  // its statements go with it: the generation tells them
+    conn_ = nullptr;
+  }
 
   Result<void> exec(const std::string& sql) override {
     auto conn = connection();
@@ -332,6 +344,7 @@ class MyDb final : public sql::Db {
   Dsn dsn_;
   int timeout_s_;
   MYSQL* conn_ = nullptr;
+  std::chrono::steady_clock::time_point connected_at_{};
   bool broken_ = false;
   bool aborted_ = false;     // a deadlock rolled the open transaction back
   uint64_t generation_ = 0;  // a new connection forgets every prepared statement
@@ -649,6 +662,12 @@ Result<std::unique_ptr<sql::Db>> connect(const std::string& dsn, int connect_tim
   auto db = std::make_unique<MyDb>(std::move(*parsed), connect_timeout_s);
   if (auto r = db->open(); !r) return r.error();
   return std::unique_ptr<sql::Db>(std::move(db));
+}
+
+Result<std::unique_ptr<sql::Db>> connect_later(const std::string& dsn, int connect_timeout_s) {
+  auto parsed = parse_mysql_dsn(dsn);
+  if (!parsed) return parsed.error();
+  return std::unique_ptr<sql::Db>(std::make_unique<MyDb>(std::move(*parsed), connect_timeout_s));
 }
 
 }  // namespace oneapi::store::mysql

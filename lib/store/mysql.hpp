@@ -42,5 +42,7 @@ std::string translate(std::string_view sql);
 // Connects (waiting at most connect_timeout_s unless the DSN says ?timeout=); errors are
 // `unavailable` and name the server but never the password.
 Result<std::unique_ptr<sql::Db>> connect(const std::string& dsn, int connect_timeout_s);
+// Like connect, without connecting: the first statement does (a pool's further connections).
+Result<std::unique_ptr<sql::Db>> connect_later(const std::string& dsn, int connect_timeout_s);
 
 }  // namespace oneapi::store::mysql

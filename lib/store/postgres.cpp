@@ -143,6 +143,7 @@ class PgDb final : public sql::Db {
     }
     if (conn_) PQfinish(conn_);
     conn_ = conn;
+    connected_at_ = std::chrono::steady_clock::now();
     ++generation_;
     // Quiet NOTICEs ("relation already exists, skipping") instead of libpq printing them to stderr.
     PQsetNoticeProcessor(
@@ -158,6 +159,7 @@ class PgDb final : public sql::Db {
     if (conn_) {
       PQreset(conn_);
       if (PQstatus(conn_) == CONNECTION_OK) {
+        connected_at_ = std::chrono::steady_clock::now();
         ++generation_;
         backoff_.succeeded();
         return conn_;
@@ -175,6 +177,13 @@ class PgDb final : public sql::Db {
   }
 
   sql::Dialect dialect() const override { return sql::Dialect::postgres; }
+  bool connected() const override { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
+  std::chrono::steady_clock::time_point connected_at() const override { return connected_at_; }
+  void disconnect() override {
+    if (!conn_ || inside_transaction_scope()) return;
+    PQfinish(conn_);  // its prepared statements go with it: the generation tells them
+    conn_ = nullptr;
+  }
 
   Result<void> exec(const std::string& sql) override {
     auto conn = connection();
@@ -213,6 +222,7 @@ class PgDb final : public sql::Db {
   std::string dsn_;
   std::string timeout_;
   PGconn* conn_ = nullptr;
+  std::chrono::steady_clock::time_point connected_at_{};
   uint64_t generation_ = 0;  // a new connection forgets every prepared statement
   uint64_t statements_ = 0;
   sql::ReconnectBackoff backoff_;
@@ -342,6 +352,10 @@ Result<std::unique_ptr<sql::Db>> connect(const std::string& dsn, int connect_tim
   auto db = std::make_unique<PgDb>(dsn, connect_timeout_s);
   if (auto r = db->open(); !r) return r.error();
   return std::unique_ptr<sql::Db>(std::move(db));
+}
+
+Result<std::unique_ptr<sql::Db>> connect_later(const std::string& dsn, int connect_timeout_s) {
+  return std::unique_ptr<sql::Db>(std::make_unique<PgDb>(dsn, connect_timeout_s));
 }
 
 }  // namespace oneapi::store::postgres

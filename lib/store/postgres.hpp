@@ -21,5 +21,7 @@ std::string numbered_parameters(std::string_view sql, int& count);
 // Connects (waiting at most connect_timeout_s); errors are `unavailable`, their message names the
 // server but never the password.
 Result<std::unique_ptr<sql::Db>> connect(const std::string& dsn, int connect_timeout_s);
+// Like connect, without connecting: the first statement does (a pool's further connections).
+Result<std::unique_ptr<sql::Db>> connect_later(const std::string& dsn, int connect_timeout_s);
 
 }  // namespace oneapi::store::postgres

@@ -86,6 +86,11 @@ class Db {
   Db& operator=(const Db&) = delete;
 
   virtual Dialect dialect() const = 0;
+  // A server connection: open now, since when, and closing it (never inside a transaction; the
+  // next statement reconnects). A SQLite file is always open.
+  virtual bool connected() const { return true; }
+  virtual std::chrono::steady_clock::time_point connected_at() const { return std::chrono::steady_clock::now(); }
+  virtual void disconnect() {}
   // One or more statements, no parameters, rows discarded (schema, settings).
   virtual Result<void> exec(const std::string& sql) = 0;
   // Not cached: for one-off SQL.

@@ -120,7 +120,9 @@ class SqlStore final : public Store {
             std::string(db_.for_update())),
         select_user_to_charge_("SELECT status, quota FROM users WHERE id = ?" + std::string(db_.for_update())) {
     const std::string where = sqlite_path.empty() ? "SQL_DSN" : sqlite_path;
-    if (opts.migrate) {
+    if (opts.connect_lazily) {
+      // A further pool connection: the first one migrated or checked the schema.
+    } else if (opts.migrate) {
       if (auto r = migrate(db_); !r) fail_open(where, r.error().message);
     } else if (auto v = store::schema_version(db_); !v || *v != latest_schema_version()) {
       // No schema_migrations table yet reads as version 0.
@@ -148,6 +150,13 @@ class SqlStore final : public Store {
     checkpoint_cv_.notify_all();
     checkpointer_.join();
   }
+
+  bool connection_open() const override { return db_.connected(); }
+  std::chrono::steady_clock::duration connection_age() const override {
+    return db_.connected() ? std::chrono::steady_clock::now() - db_.connected_at()
+                           : std::chrono::steady_clock::duration{};
+  }
+  void close_connection() override { db_.disconnect(); }
 
   Result<void> ensure_root(const std::string& initial_root_token,
                            const std::string& initial_root_access_token) override {
@@ -485,6 +494,10 @@ class SqlStore final : public Store {
         return Error::make(ErrorKind::insufficient_quota, "API Key " + who() + " quota has been exhausted",
                            "token_quota_exhausted");
       }
+      if (r.others_in_flight && t.remain < 100 * std::max<int64_t>(r.amount, 1))
+        return Error::make(ErrorKind::rate_limited,
+                           "token quota is low: one request at a time; retry when the request in flight finishes",
+                           "token_quota_low_concurrency");
       if (t.remain < r.amount)
         return Error::make(ErrorKind::insufficient_quota,
                            "token quota is not enough, token remain quota: " + std::to_string(t.remain) +
@@ -834,13 +847,15 @@ std::unique_ptr<Store> open_sqlite_store(const StoreOptions& opts) {
 }
 
 std::unique_ptr<Store> open_postgres_store(const StoreOptions& opts) {
-  auto db = postgres::connect(opts.sql_dsn, opts.connect_timeout_s);
+  auto db = opts.connect_lazily ? postgres::connect_later(opts.sql_dsn, opts.connect_timeout_s)
+                                : postgres::connect(opts.sql_dsn, opts.connect_timeout_s);
   if (!db) fail_open(postgres::redact_dsn(opts.sql_dsn), db.error().message);
   return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
 }
 
 std::unique_ptr<Store> open_mysql_store(const StoreOptions& opts) {
-  auto db = mysql::connect(opts.sql_dsn, opts.connect_timeout_s);
+  auto db = opts.connect_lazily ? mysql::connect_later(opts.sql_dsn, opts.connect_timeout_s)
+                                : mysql::connect(opts.sql_dsn, opts.connect_timeout_s);
   if (!db) fail_open(mysql::redact_dsn(opts.sql_dsn), db.error().message);
   return std::make_unique<SqlStore>(std::move(*db), opts, std::string());
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The storage interface. Implementations are synchronous and are called from one thread only
 // (the store executor). One implementation, SqlStore (sql_store.cpp), serves every database.
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct StoreOptions {
   bool migrate = true;
   // NODE_NAME: stamped on this node's provisional log rows; reconcile_pending refunds only those.
   std::string node_name;
+  // A further connection of a server pool: it connects at its first statement, and neither
+  // migrates nor checks the schema (the pool's first connection did).
+  bool connect_lazily = false;
 };
 
 class Store {
@@ -130,6 +134,12 @@ class Store {
   // many (0 without one).
   virtual Result<int64_t> ship_logs(int64_t max_rows) = 0;
   virtual bool logs_split() const = 0;
+
+  // Connection pooling (StoreExecutor): a server connection may be closed while no transaction
+  // is open; the next statement opens a new one. A SQLite file stays open.
+  virtual bool connection_open() const { return true; }
+  virtual std::chrono::steady_clock::duration connection_age() const { return {}; }
+  virtual void close_connection() {}
 };
 
 // Each throws std::runtime_error on failure to open or migrate.

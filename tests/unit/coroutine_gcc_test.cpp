@@ -2,6 +2,7 @@
 // object intact (g++ 12 double-destroys capturing-lambda temporaries inside co_await).
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
 #include "store/executor.hpp"

@@ -2,6 +2,7 @@
 // transaction, each job isolated in a savepoint, and nobody hears "done" before the commit.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
