@@ -306,8 +306,8 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("GENERATE_DEFAULT_TOKEN", &Config::generate_default_token);
   fixed("TRUSTED_PROXIES", &Config::trusted_proxies);
   fixed("LOG_RETENTION_DAYS", &Config::log_retention_days);
-  fixed("LOG_SQL_DSN", &Config::log_sqlite_path);
-  fixed("LOG_SQL_DSN", &Config::log_sql_dsn);
+  if (current.log_sqlite_path != next.log_sqlite_path || current.log_sql_dsn != next.log_sql_dsn)
+    r.need_restart.push_back("LOG_SQL_DSN");  // a file or a server: one setting
   fixed("RELAY_PROXY", &Config::relay_proxy);
   fixed("METRIC_QUEUE_SIZE", &Config::metric_queue_size);
   fixed("METRIC_SUCCESS_RATE_THRESHOLD", &Config::metric_success_rate_threshold);
