@@ -332,6 +332,7 @@ std::unique_ptr<cache::ClusterLink> connect_cluster(const Config& cfg, uint16_t 
 store::StoreOptions store_options_of(const Config& cfg) {
   store::StoreOptions o(cfg.sqlite_path, cfg.sqlite_busy_timeout_ms, cfg.log_sqlite_path);
   o.sql_dsn = cfg.sql_dsn;
+  o.log_sql_dsn = cfg.log_sql_dsn;
   // One API: the master migrates a shared database. A SQLite file is this node's own: migrate it.
   o.migrate = !cfg.slave_node || cfg.sql_dsn.empty();
   o.node_name = cfg.node_name;
@@ -518,8 +519,9 @@ int run(const ConfigSource& source, const Config& cfg) {
     spdlog::info("NODE_TYPE=slave: log retention (LOG_RETENTION_DAYS) is left to the master node");
   else if (cfg.log_retention_days > 0)
     asio::co_spawn(ioc, purge_old_logs(store, cfg.log_retention_days), asio::detached);
-  if (!cfg.log_sqlite_path.empty()) {
-    spdlog::info("logs move to {} once settled (LOG_SQL_DSN)", cfg.log_sqlite_path);
+  if (!cfg.log_sqlite_path.empty() || !cfg.log_sql_dsn.empty()) {
+    spdlog::info("logs move to {} once settled (LOG_SQL_DSN)",
+                 cfg.log_sql_dsn.empty() ? cfg.log_sqlite_path : store::redact_server_dsn(cfg.log_sql_dsn));
     asio::co_spawn(ioc, ship_logs(store), asio::detached);
   }
   start_channel_schedules(ioc, cfg, tester, balances, stopping);
@@ -593,7 +595,7 @@ int run(const ConfigSource& source, const Config& cfg) {
       spdlog::error("refunding the requests cut at shutdown failed; the next start does it: {}",
                     refunded.error().message);
   }
-  if (!cfg.log_sqlite_path.empty()) ship_remaining_logs(store);
+  if (!cfg.log_sqlite_path.empty() || !cfg.log_sql_dsn.empty()) ship_remaining_logs(store);
   store.stop();
   std::error_code ec;
   std::filesystem::remove(cfg.admin_socket, ec);

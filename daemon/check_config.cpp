@@ -102,6 +102,17 @@ void check_server_database(Report& r, const Config& cfg) {
   report_schema_version(r, name, version ? *version : 0, !cfg.slave_node);
 }
 
+// LOG_SQL_DSN on a server: it answers, and its logs table is up to date (or will be migrated).
+void check_server_log_database(Report& r, const Config& cfg) {
+  const std::string name = "log database (LOG_SQL_DSN) " + store::redact_server_dsn(cfg.log_sql_dsn);
+  if (cfg.log_sql_dsn == cfg.sql_dsn) return r.fail(name + ": names the main database; it must be another one");
+  auto db = store::connect_server(cfg.log_sql_dsn, 5);
+  if (!db) return r.fail(name + ": " + db.error().message);
+  auto version = store::log_schema_version(**db);
+  // No log_schema_migrations yet: an empty database, which the master gives a logs table.
+  report_schema_version(r, name, version ? *version : 0, !cfg.slave_node);
+}
+
 }  // namespace
 
 int check_config(const Config& cfg) {
@@ -118,6 +129,7 @@ int check_config(const Config& cfg) {
     else
       check_database(r, "log database (LOG_SQL_DSN)", cfg.log_sqlite_path, false);
   }
+  if (!cfg.log_sql_dsn.empty()) check_server_log_database(r, cfg);
   check_writable_dir(r, "admin socket directory", std::filesystem::path(cfg.admin_socket).parent_path());
   if (!cfg.log_dir.empty()) check_writable_dir(r, "log directory", cfg.log_dir);
   const char* tiktoken_env = std::getenv("TIKTOKEN_CACHE_DIR");

@@ -139,14 +139,21 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   if (cfg.log_format != "text" && cfg.log_format != "json")
     env.errors += "  LOG_FORMAT=" + cfg.log_format + ": not text or json\n";
   cfg.trusted_proxies = get("TRUSTED_PROXIES");
+  // LOG_SQL_DSN is on the same kind of home as SQL_DSN: a server beside a server (PostgreSQL or
+  // MariaDB, either kind), a file beside a file.
   if (const std::string dsn = get("LOG_SQL_DSN"); !dsn.empty()) {
-    if (!cfg.sql_dsn.empty())
-      env.errors += "  LOG_SQL_DSN=<hidden>: a separate log database needs the main database on SQLite for now\n";
-    else if (dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0 ||
-             dsn.find("@tcp(") != std::string::npos)
+    const bool server_log = store::is_server_dsn(dsn);
+    if (!cfg.sql_dsn.empty() && server_log)
+      cfg.log_sql_dsn = dsn;
+    else if (!cfg.sql_dsn.empty())
       env.errors +=
-          "  LOG_SQL_DSN=<hidden>: PostgreSQL and MySQL log databases are not supported yet; give a SQLite file "
-          "path\n";
+          "  LOG_SQL_DSN=<hidden>: with SQL_DSN on a database server the log database must be one too "
+          "(postgres://user:password@host:port/dbname or user:password@tcp(host:port)/dbname), not a SQLite file\n";
+    else if (server_log)
+      env.errors +=
+          "  LOG_SQL_DSN=<hidden>: a log database on a server needs the main database on one too (SQL_DSN); with "
+          "SQLite give a SQLite "
+          "file path\n";
     else
       cfg.log_sqlite_path = dsn.rfind("sqlite://", 0) == 0 ? dsn.substr(9) : dsn;
   }
@@ -304,7 +311,8 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("GENERATE_DEFAULT_TOKEN", &Config::generate_default_token);
   fixed("TRUSTED_PROXIES", &Config::trusted_proxies);
   fixed("LOG_RETENTION_DAYS", &Config::log_retention_days);
-  fixed("LOG_SQL_DSN", &Config::log_sqlite_path);
+  if (current.log_sqlite_path != next.log_sqlite_path || current.log_sql_dsn != next.log_sql_dsn)
+    r.need_restart.push_back("LOG_SQL_DSN");  // a file or a server: one setting
   fixed("RELAY_PROXY", &Config::relay_proxy);
   fixed("METRIC_QUEUE_SIZE", &Config::metric_queue_size);
   fixed("METRIC_SUCCESS_RATE_THRESHOLD", &Config::metric_success_rate_threshold);

@@ -37,6 +37,7 @@ struct Config {
   int suspend_seconds_429 = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_429
   int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX
   std::string log_sqlite_path;   // LOG_SQL_DSN (a SQLite file): settled logs move there
+  std::string log_sql_dsn;       // LOG_SQL_DSN (a server, beside a server SQL_DSN): the same
   std::string relay_proxy;       // RELAY_PROXY: HTTP CONNECT proxy for upstream traffic
   std::string metrics_token;     // METRICS_TOKEN: GET /metrics wants `Authorization: Bearer <it>`
   // GLOBAL_API_RATE_LIMIT per IP on /api and GLOBAL_RELAY_RATE_LIMIT per token on /v1, each per its

@@ -394,16 +394,27 @@ std::string ddl_for(sql::Dialect dialect, const std::string& sql) {
 
 namespace {
 
+// What a migration run applies, and where it records what it applied.
+struct MigrationSet {
+  const char* ledger;      // the table of applied versions
+  int64_t pg_lock;         // pg_advisory_lock key
+  const char* mysql_lock;  // GET_LOCK name
+  bool logs_only = false;  // only the statements on the logs table (a LOG_SQL_DSN database)
+};
+constexpr MigrationSet kMainSchema{"schema_migrations", 7461010, "oneapi_migrate"};
+constexpr MigrationSet kLogSchema{"log_schema_migrations", 7461011, "oneapi_migrate_logs", true};
+
 // Nodes starting together on one server take turns: the first applies, the others find it done.
-Result<void> lock_migrations(sql::Db& db, bool lock) {
+Result<void> lock_migrations(sql::Db& db, bool lock, const MigrationSet& set) {
   switch (db.dialect()) {
     case sql::Dialect::sqlite:
       return {};  // the write transaction is the lock
     case sql::Dialect::postgres:
-      return db.exec(lock ? "SELECT pg_advisory_lock(7461010)" : "SELECT pg_advisory_unlock(7461010)");
+      return db.exec(std::string(lock ? "SELECT pg_advisory_lock(" : "SELECT pg_advisory_unlock(") +
+                     std::to_string(set.pg_lock) + ")");
     case sql::Dialect::mysql: {
-      if (!lock) return db.exec("SELECT RELEASE_LOCK('oneapi_migrate')");
-      auto q = db.query("SELECT GET_LOCK('oneapi_migrate', 60)");
+      if (!lock) return db.exec("SELECT RELEASE_LOCK('" + std::string(set.mysql_lock) + "')");
+      auto q = db.query("SELECT GET_LOCK('" + std::string(set.mysql_lock) + "', 60)");
       if (!q) return q.error();
       auto row = (*q)->step();
       if (!row) return row.error();
@@ -415,23 +426,41 @@ Result<void> lock_migrations(sql::Db& db, bool lock) {
   return {};
 }
 
-Result<bool> applied(sql::Db& db, int version) {
-  auto q = db.query("SELECT 1 FROM schema_migrations WHERE version = ?");
+Result<bool> applied(sql::Db& db, const MigrationSet& set, int version) {
+  auto q = db.query("SELECT 1 FROM " + std::string(set.ledger) + " WHERE version = ?");
   if (!q) return q.error();
   return (*q)->bind(1, version).step();
 }
 
-}  // namespace
+// The statements of `sql` on the logs table: what a log database (LOG_SQL_DSN) holds.
+std::string logs_statements(const std::string& sql) {
+  std::string out;
+  std::smatch m;
+  for (const std::string& statement : split_top_level(strip_comments(sql), ';')) {
+    std::string table;
+    if (std::string body; create_table(statement, table, body)) {
+    } else if (std::regex_match(statement, m, kCreateIndex)) {
+      table = m[2];
+    } else if (std::regex_match(statement, m, kAddColumn)) {
+      table = m[1];
+    } else if (std::regex_match(statement, m, kDropIndex)) {
+      const auto& tables = schema_facts().index_table;
+      if (auto on = tables.find(m[1]); on != tables.end()) table = on->second;
+    }
+    if (table == "logs") out += statement + ";\n";
+  }
+  return out;
+}
 
-Result<void> migrate(sql::Db& db) {
-  if (auto r = lock_migrations(db, true); !r) return r;
+Result<void> apply_migrations(sql::Db& db, const MigrationSet& set) {
+  if (auto r = lock_migrations(db, true, set); !r) return r;
   struct Unlock {
     sql::Db& db;
-    ~Unlock() { (void)lock_migrations(db, false); }
-  } unlock{db};
-  if (auto r = db.exec(ddl_for(db.dialect(),
-                               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at "
-                               "INTEGER)"));
+    const MigrationSet& set;
+    ~Unlock() { (void)lock_migrations(db, false, set); }
+  } unlock{db, set};
+  if (auto r = db.exec(ddl_for(db.dialect(), "CREATE TABLE IF NOT EXISTS " + std::string(set.ledger) +
+                                                 " (version INTEGER PRIMARY KEY, applied_at INTEGER)"));
       !r)
     return r;
   // MySQL commits each DDL statement on its own: a transaction around a migration would end at its
@@ -446,21 +475,36 @@ Result<void> migrate(sql::Db& db) {
       tx.emplace(std::move(*begun));
     }
     // Checked inside the write transaction: two daemons starting at once cannot both apply it.
-    auto done = applied(db, m.version);
+    auto done = applied(db, set, m.version);
     if (!done) return done.error();
     if (*done) continue;  // applied; the transaction rolls back (nothing to undo)
-    if (auto r = db.exec(ddl_for(db.dialect(), m.sql)); !r) {
+    const std::string sql = set.logs_only ? logs_statements(m.sql) : std::string(m.sql);
+    if (auto r = sql.empty() ? Result<void>() : db.exec(ddl_for(db.dialect(), sql)); !r) {
       Error e = r.error();
       e.message = "migration " + std::to_string(m.version) + ": " + e.message;
       return e;
     }
-    auto q = db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+    auto q = db.query("INSERT INTO " + std::string(set.ledger) + " (version, applied_at) VALUES (?, ?)");
     if (!q) return q.error();
     if (auto r = (*q)->bind_all(m.version, unix_now()).run(); !r) return r;
     if (tx)
       if (auto r = tx->commit(); !r) return r;
   }
   return {};
+}
+
+}  // namespace
+
+Result<void> migrate(sql::Db& db) { return apply_migrations(db, kMainSchema); }
+Result<void> migrate_log_database(sql::Db& db) { return apply_migrations(db, kLogSchema); }
+
+Result<int> log_schema_version(sql::Db& db) {
+  auto q = db.query("SELECT COALESCE(MAX(version), 0) FROM log_schema_migrations");
+  if (!q) return q.error();
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return 0;
+  return (*q)->column_int(0);
 }
 
 }  // namespace oneapi::store

@@ -18,6 +18,7 @@
 #include "store/migrations.hpp"
 #include "store/mysql.hpp"
 #include "store/postgres.hpp"
+#include "store/server_log_archive.hpp"
 #include "store/sql_accounts.hpp"
 #include "store/sql_rows.hpp"
 #include "store/sqlite.hpp"
@@ -130,7 +131,10 @@ class SqlStore final : public Store {
                            std::to_string(latest_schema_version()) +
                            ": a NODE_TYPE=slave node does not migrate; start the master node first");
     }
-    if (sqlite_path.empty()) return;
+    if (sqlite_path.empty()) {
+      if (!opts.log_sql_dsn.empty()) open_server_logs(opts);
+      return;
+    }
     auto& lite = static_cast<sqlite::Db&>(db_);
     if (!opts.log_sqlite_path.empty()) {
       if (opts.log_sqlite_path == sqlite_path) fail_open(sqlite_path, "the log database must be another file");
@@ -610,6 +614,7 @@ class SqlStore final : public Store {
   // ---- logs ----
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
+    if (server_logs_) return server_logs_->list_logs(db_, f);
     sql_accounts::SqlParams params;
     const std::string sql = sql_accounts::log_page_sql(f, params, logs_from_);
 
@@ -629,6 +634,7 @@ class SqlStore final : public Store {
   }
 
   Result<Log> get_log_by_request_id(const std::string& request_id) override {
+    if (server_logs_) return server_logs_->get_log_by_request_id(db_, request_id);
     const std::string sql =
         "SELECT " + kLogCols + " FROM " + logs_from_ + " WHERE request_id = ? ORDER BY id DESC LIMIT 1";
     auto l = select_one<Log>(db_, sql, read_log, request_id);
@@ -637,13 +643,20 @@ class SqlStore final : public Store {
     return std::move(**l);
   }
 
-  Result<LogStat> log_stat(const LogFilter& f) override { return sql_accounts::log_stat(db_, f, logs_from_); }
-  Result<int64_t> purge_logs(int64_t before) override { return sql_accounts::purge_logs(db_, before, logs_split()); }
+  Result<LogStat> log_stat(const LogFilter& f) override {
+    if (server_logs_) return server_logs_->log_stat(db_, f);
+    return sql_accounts::log_stat(db_, f, logs_from_);
+  }
+  Result<int64_t> purge_logs(int64_t before) override {
+    if (server_logs_) return server_logs_->purge_logs(db_, before);
+    return sql_accounts::purge_logs(db_, before, logs_split());
+  }
   Result<int64_t> ship_logs(int64_t max_rows) override {
+    if (server_logs_) return server_logs_->ship(db_, max_rows);
     if (!logs_split()) return int64_t{0};
     return log_archive::ship(static_cast<sqlite::Db&>(db_), max_rows);
   }
-  bool logs_split() const override { return logs_from_ != "logs"; }
+  bool logs_split() const override { return server_logs_ || logs_from_ != "logs"; }
 
   // ---- accounts (sqlite_accounts.cpp) ----
 
@@ -745,6 +758,16 @@ class SqlStore final : public Store {
     });
   }
 
+  // LOG_SQL_DSN on a server (server_log_archive.hpp): this store's own connection to it.
+  void open_server_logs(const StoreOptions& opts) {
+    const std::string where = redact_server_dsn(opts.sql_dsn);
+    if (opts.log_sql_dsn == opts.sql_dsn) fail_open(where, "the log database (LOG_SQL_DSN) must be another database");
+    auto archive = ServerLogArchive::open(opts.log_sql_dsn, opts.connect_timeout_s, opts.migrate);
+    if (!archive) fail_open(where, archive.error().message);
+    server_logs_ = std::move(*archive);
+  }
+
+  std::unique_ptr<ServerLogArchive> server_logs_;
   std::thread checkpointer_;
   std::mutex checkpoint_mu_;  // guards checkpoint_stop_
   std::condition_variable checkpoint_cv_;

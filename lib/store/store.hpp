@@ -26,6 +26,9 @@ struct StoreOptions {
   // LOG_SQL_DSN as a SQLite file: logs move there once their request is settled (see
   // sqlite_log_archive.hpp). Empty: logs stay in the main database.
   std::string log_sqlite_path;
+  // LOG_SQL_DSN as a server DSN (PostgreSQL or MariaDB), with sql_dsn a server too: the same
+  // scheme on a second server database (see server_log_archive.hpp).
+  std::string log_sql_dsn;
   // SQL_DSN: postgres://… (or postgresql://…) selects PostgreSQL, user:password@tcp(host:port)/db
   // MariaDB (One API's MySQL form); empty keeps SQLite.
   std::string sql_dsn;

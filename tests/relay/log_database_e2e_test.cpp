@@ -9,6 +9,7 @@
 
 #include "relay/e2e_support.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_database.hpp"
 
 using namespace oneapi;
 using namespace oneapi::test;
@@ -98,10 +99,79 @@ TEST_CASE("LOG_SQL_DSN: a request cut by SIGKILL is refunded at the next start a
   CHECK(d.stop(SIGTERM) == 0);
 }
 
-TEST_CASE("LOG_SQL_DSN: a PostgreSQL DSN is refused at start with a clear message", "[e2e][logdb]") {
+TEST_CASE("LOG_SQL_DSN: a log database on a server beside a SQLite main database is refused, password unsaid",
+          "[e2e][logdb]") {
   auto r = run_command({ONEAPID_PATH, "--data-dir", "/nonexistent-never-created"},
                        {{"LOG_SQL_DSN", "postgres://u:secret@127.0.0.1/logs"}});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("LOG_SQL_DSN") != std::string::npos);
+  CHECK(r.err.find("SQL_DSN") != std::string::npos);
   CHECK(r.err.find("secret") == std::string::npos);  // never echo a password
+}
+
+TEST_CASE("LOG_SQL_DSN: a SQLite log file beside a main database on a server is refused", "[e2e][logdb]") {
+  auto r = run_command({ONEAPID_PATH, "--data-dir", "/nonexistent-never-created"},
+                       {{"SQL_DSN", "postgres://u:secret@127.0.0.1/main"}, {"LOG_SQL_DSN", "/tmp/logs.db"}});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("LOG_SQL_DSN") != std::string::npos);
+  CHECK(r.err.find("not a SQLite file") != std::string::npos);
+  CHECK(r.err.find("secret") == std::string::npos);
+}
+
+TEST_CASE("LOG_SQL_DSN on PostgreSQL: settled logs move to the log database and oneapictl reads them there",
+          "[e2e][logdb][postgres]") {
+  if (postgres_test_dsn().empty()) {
+    WARN("ONEAPI_TEST_PG_DSN is not set: the PostgreSQL log database did not run (scripts/test sets it)");
+    return;
+  }
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = openai_chat_body("hi", 100, 20);
+  });
+  TestDatabase main("postgres"), logs("postgres");
+  auto count = [](const TestDatabase& db, const std::string& sql) {
+    auto raw = db.raw();
+    return scalar(*raw, sql);
+  };
+  auto eventually_in = [&](const TestDatabase& db, const std::string& sql, int64_t want) {
+    for (int i = 0; i < 100 && count(db, sql) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return count(db, sql) == want;
+  };
+  Gateway g(Env{{"SQL_DSN", main.dsn()}, {"LOG_SQL_DSN", logs.dsn()}, {"NODE_NAME", "logdb-1"}});
+  g.add_channel(mock.base_url());
+  const std::string key = g.add_token(1'000'000);
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto r = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+    REQUIRE(r.status == 200);
+    ids.push_back(r.header("x-oneapi-request-id"));
+  }
+  REQUIRE(eventually_in(logs, "SELECT COUNT(*) FROM logs WHERE type = 2", 3));
+  CHECK(eventually_in(main, "SELECT COUNT(*) FROM logs WHERE type = 2", 0));
+  // Charged in the main database, logged in the other, and the two agree.
+  const int64_t charged = count(main, "SELECT used_quota FROM tokens WHERE name = 'test'");
+  CHECK(charged > 0);
+  CHECK(count(logs, "SELECT SUM(quota) FROM logs WHERE type = 2") == charged);
+  CHECK(count(logs, "SELECT COUNT(*) FROM logs WHERE request_id = '" + ids[2] + "'") == 1);
+
+  auto listed = json::parse(g.daemon.ctl({"--json", "log", "list", "--type", "consume"}).out);
+  CHECK(listed.size() == 3);
+  auto stat = json::parse(g.daemon.ctl({"--json", "log", "stat"}).out);
+  CHECK(stat["quota"] == charged);
+  auto cost = g.daemon.ctl({"--json", "cost", ids[1]});
+  REQUIRE(cost.exit_code == 0);
+  CHECK(json::parse(cost.out)["quota"] == charged / 3);
+
+  auto check = run_command({ONEAPID_PATH, "--check-config", "--data-dir", g.daemon.data_dir()},
+                           {{"SQL_DSN", main.dsn()}, {"LOG_SQL_DSN", logs.dsn()}});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  CHECK((check.out + check.err).find("log database (LOG_SQL_DSN)") != std::string::npos);
+  CHECK(g.daemon.log().find(logs.dsn()) == std::string::npos);  // never the DSN with its password
+
+  auto purge = g.daemon.ctl({"--json", "log", "purge", "--before", std::to_string(std::time(nullptr) + 60)});
+  REQUIRE(purge.exit_code == 0);
+  CHECK(count(logs, "SELECT COUNT(*) FROM logs WHERE type = 2") == 0);
+  CHECK(json::parse(g.daemon.ctl({"--json", "log", "list", "--type", "consume"}).out).empty());
 }
