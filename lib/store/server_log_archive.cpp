@@ -161,8 +161,13 @@ Result<Sums> sum_both(sql::Db& main, sql::Db& log, const LogFilter& f) {
 }  // namespace
 
 Result<std::unique_ptr<ServerLogArchive>> ServerLogArchive::open(const std::string& dsn, int connect_timeout_s,
-                                                                 bool migrate) {
+                                                                 bool migrate, bool lazily) {
   const std::string name = "the log database " + redact_server_dsn(dsn);
+  if (lazily) {  // a further pool connection: the first one migrated or checked the table
+    auto db = connect_server_later(dsn, connect_timeout_s);
+    if (!db) return Error::make(db.error().kind, name + ": " + db.error().message);
+    return std::unique_ptr<ServerLogArchive>(new ServerLogArchive(std::move(*db)));
+  }
   auto db = connect_server(dsn, connect_timeout_s);
   if (!db) return Error::make(db.error().kind, name + ": " + db.error().message);
   if (migrate) {

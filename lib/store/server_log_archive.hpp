@@ -26,8 +26,10 @@ class ServerLogArchive {
  public:
   // Connects to `dsn`; `migrate`: gives it the logs table (and the columns and indexes later
   // migrations added); false (a NODE_TYPE=slave node) only checks that it is up to date.
+  // `lazily` (a further connection of a pool): connects at the first statement, checks nothing.
   // Error messages never hold the password.
-  static Result<std::unique_ptr<ServerLogArchive>> open(const std::string& dsn, int connect_timeout_s, bool migrate);
+  static Result<std::unique_ptr<ServerLogArchive>> open(const std::string& dsn, int connect_timeout_s, bool migrate,
+                                                        bool lazily = false);
 
   // Moves up to `max_rows` settled rows (oldest first) from `main`; returns how many left main.
   Result<int64_t> ship(sql::Db& main, int64_t max_rows);

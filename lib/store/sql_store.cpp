@@ -160,7 +160,10 @@ class SqlStore final : public Store {
     return db_.connected() ? std::chrono::steady_clock::now() - db_.connected_at()
                            : std::chrono::steady_clock::duration{};
   }
-  void close_connection() override { db_.disconnect(); }
+  void close_connection() override {
+    db_.disconnect();
+    if (server_logs_) server_logs_->db().disconnect();
+  }
 
   Result<void> ensure_root(const std::string& initial_root_token,
                            const std::string& initial_root_access_token) override {
@@ -762,7 +765,7 @@ class SqlStore final : public Store {
   void open_server_logs(const StoreOptions& opts) {
     const std::string where = redact_server_dsn(opts.sql_dsn);
     if (opts.log_sql_dsn == opts.sql_dsn) fail_open(where, "the log database (LOG_SQL_DSN) must be another database");
-    auto archive = ServerLogArchive::open(opts.log_sql_dsn, opts.connect_timeout_s, opts.migrate);
+    auto archive = ServerLogArchive::open(opts.log_sql_dsn, opts.connect_timeout_s, opts.migrate, opts.connect_lazily);
     if (!archive) fail_open(where, archive.error().message);
     server_logs_ = std::move(*archive);
   }
@@ -892,6 +895,11 @@ std::string redact_server_dsn(std::string_view dsn) {
 Result<std::unique_ptr<sql::Db>> connect_server(const std::string& dsn, int connect_timeout_s) {
   if (postgres::is_postgres_dsn(dsn)) return postgres::connect(dsn, connect_timeout_s);
   return mysql::connect(dsn, connect_timeout_s);
+}
+
+Result<std::unique_ptr<sql::Db>> connect_server_later(const std::string& dsn, int connect_timeout_s) {
+  if (postgres::is_postgres_dsn(dsn)) return postgres::connect_later(dsn, connect_timeout_s);
+  return mysql::connect_later(dsn, connect_timeout_s);
 }
 
 std::unique_ptr<Store> open_store(const StoreOptions& opts) {

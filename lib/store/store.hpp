@@ -155,6 +155,8 @@ bool is_server_dsn(std::string_view dsn);
 std::string redact_server_dsn(std::string_view dsn);
 // A raw connection to the server a SQL_DSN names (--check-config).
 Result<std::unique_ptr<sql::Db>> connect_server(const std::string& dsn, int connect_timeout_s);
+// The same, connecting at the first statement (a pool's further connections).
+Result<std::unique_ptr<sql::Db>> connect_server_later(const std::string& dsn, int connect_timeout_s);
 // By opts.sql_dsn: PostgreSQL for postgres://…, MariaDB for user:pass@tcp(…)/db, SQLite when
 // empty; anything else is refused.
 std::unique_ptr<Store> open_store(const StoreOptions& opts);
