@@ -35,7 +35,8 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   auto undo = [token_id = s.token->id, flights] {
     if (flights) flights->leave(token_id);
   };
-  auto log_id = co_await store.run_batched(std::move(job), std::move(undo));
+  const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
+  auto log_id = co_await store.run_batched(order, std::move(job), std::move(undo));
   if (!log_id) {
     // The database's own words (its address among them) go to the log, not to the client.
     if (log_id.error().retryable && log_id.error().kind == ErrorKind::unavailable) {

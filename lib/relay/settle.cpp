@@ -56,6 +56,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   auto counted = std::make_shared<bool>(false);
   Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
   auto wait = std::chrono::milliseconds(100);
+  const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
   for (int attempt = 0;; ++attempt) {
     auto job = [st, flights = s.flights, counted](store::Store& db) {
       auto settled = db.settle(st);
@@ -66,7 +67,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
     // Lost with its batch's commit, the request is over all the same: its row stays provisional
     // and is refunded at this node's next start.
     auto undo = [] {};
-    r = co_await store.run_batched(std::move(job), std::move(undo));
+    r = co_await store.run_batched(order, std::move(job), std::move(undo));
     if (r || !r.error().retryable || attempt == kSettleAttempts - 1) break;
     spdlog::warn("request {}: settling the bill failed, retrying in {} ms: {}", s.request_id, wait.count(),
                  r.error().message);
@@ -109,7 +110,8 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
     return refunded;
   };
   auto undo = [] {};
-  auto r = co_await store.run_batched(std::move(job), std::move(undo));
+  const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
+  auto r = co_await store.run_batched(order, std::move(job), std::move(undo));
   if (!r) spdlog::error("request {}: refund failed: {}", s.request_id, r.error().message);
   s.log_id = 0;
 }

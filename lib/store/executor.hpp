@@ -2,11 +2,15 @@
 // Database calls run on store threads, never on the I/O threads. Coroutines hop there and back
 // with `co_await run(...)`.
 //
-// SQLite: one thread and one connection (SQLite has one writer anyway), with group commit.
-// A database server: a pool of up to SQL_MAX_OPEN_CONNS connections, one thread each, opened when
-// first needed. Each job is its own transaction there: every job locks rows in the same order
-// (token, user, channel), so jobs on different connections or nodes can wait on each other but
-// never deadlock, which several jobs sharing one transaction could.
+// SQLite: one thread and one connection (SQLite has one writer anyway). A database server: a pool
+// of up to SQL_MAX_OPEN_CONNS connections, one thread each, opened when jobs run side by side.
+//
+// The hot path's writes go through group commit (run_batched) on both: jobs that queue up share
+// one transaction. On a pool several batches run at once, on different connections (and other
+// nodes run theirs): a batch runs its jobs sorted by (user, token), and every job locks its user
+// before its token, and channels only at the commit, in id order (Store::commit_batch), so all
+// transactions take row locks in one global order and never deadlock.
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +28,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "metrics/metrics.hpp"
@@ -40,20 +45,22 @@ struct PoolOptions {
 
 class StoreExecutor {
  public:
-  // One connection (SQLite), with group commit.
-  explicit StoreExecutor(std::unique_ptr<Store> store) : group_commit_(true) {
+  // One connection (SQLite).
+  explicit StoreExecutor(std::unique_ptr<Store> store) {
     pool_.max_open = 1;
     pool_.max_idle = 1;
     pool_.max_lifetime = std::chrono::seconds(0);
     spare_ = std::move(store);
+    lanes_.resize(1);
   }
   // A pool: `first` is connected (it migrated or checked the schema); `more` makes the store of
   // each further connection, which connects at its first statement.
   StoreExecutor(std::unique_ptr<Store> first, std::function<std::unique_ptr<Store>()> more, PoolOptions pool)
-      : group_commit_(false), pool_(pool), more_(std::move(more)) {
+      : pool_(pool), more_(std::move(more)) {
     if (pool_.max_open < 1) pool_.max_open = 1;
     if (pool_.max_idle < 0) pool_.max_idle = 0;
     spare_ = std::move(first);
+    lanes_.resize(static_cast<size_t>(pool_.max_open));
   }
   ~StoreExecutor() { stop(); }
   StoreExecutor(const StoreExecutor&) = delete;
@@ -88,28 +95,37 @@ class StoreExecutor {
         boost::asio::use_awaitable, std::move(f));
   }
 
-  // Like run, for the hot path's writes (pre-charge, settle, refund), which return a Result.
-  // On SQLite, jobs that queue up while the store thread is busy share one transaction and one
-  // commit (group commit; each job's own transaction is a savepoint in it). Every result is
-  // handed back only after that commit. If the commit fails, every job of the batch fails with
-  // its error and `undo` reverts what a succeeded job did outside the database (on the store
-  // thread). On a server pool, each job runs alone, as with run.
+  // The rows a hot-path job locks: its user, then its token. A batch runs its jobs in this order.
+  struct LockOrder {
+    int64_t user_id = 0;
+    int64_t token_id = 0;
+    bool operator<(const LockOrder& o) const {
+      return user_id != o.user_id ? user_id < o.user_id : token_id < o.token_id;
+    }
+  };
+
+  // Like run, for the hot path's writes (pre-charge, settle, refund), which return a Result:
+  // jobs that queue up while the store threads are busy share one transaction and one commit
+  // (group commit; each job's own transaction is a savepoint in it). Every result is handed back
+  // only after that commit. If the commit fails, every job of the batch fails with its error and
+  // `undo` reverts what a succeeded job did outside the database (on the store thread).
   template <class F, class Undo>
-  auto run_batched(F f, Undo undo) {
-    if (!group_commit_) return run(std::move(f));
+  auto run_batched(LockOrder order, F f, Undo undo) {
     using R = std::invoke_result_t<F, Store&>;
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&, void(R)>(
-        [this](auto handler, F fn, Undo un) {
+        [this, order](auto handler, F fn, Undo un) {
           auto work = boost::asio::make_work_guard(handler);
           using Job = BatchJobImpl<R, F, Undo, decltype(handler), decltype(work)>;
           auto job = std::make_unique<Job>(std::move(fn), std::move(un), std::move(handler), std::move(work));
-          bool first = false;
+          job->order = order;
+          const size_t lane = static_cast<uint64_t>(order.user_id) % lanes_.size();
+          bool schedule = false;
           {
             std::lock_guard lock(batch_mutex_);
-            first = batch_.empty();
-            batch_.push_back(std::move(job));
+            lanes_[lane].jobs.push_back(std::move(job));
+            schedule = !std::exchange(lanes_[lane].scheduled, true);
           }
-          if (first) submit([this](Store& store) { drain_batch(store); });
+          if (schedule) submit([this, lane](Store& store) { drain_lane(store, lane); });
         },
         boost::asio::use_awaitable, std::move(f), std::move(undo));
   }
@@ -300,6 +316,7 @@ class StoreExecutor {
 
   struct BatchJob {
     virtual ~BatchJob() = default;
+    LockOrder order;
     virtual void run(Store& store) = 0;
     virtual void fail(const Error& why) = 0;  // the batch's commit failed
     virtual void deliver() = 0;
@@ -332,15 +349,28 @@ class StoreExecutor {
     std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now(), started;
   };
 
-  // On the store thread: everything queued so far, in one transaction when there is more than one.
-  void drain_batch(Store& store) {
+  // On a store thread: everything queued in the lane so far, in one transaction when there is
+  // more than one; what queued meanwhile is another batch, behind the jobs already waiting.
+  void drain_lane(Store& store, size_t lane) {
     std::vector<std::unique_ptr<BatchJob>> jobs;
     {
       std::lock_guard lock(batch_mutex_);
-      jobs.swap(batch_);
+      jobs.swap(lanes_[lane].jobs);
     }
+    run_batch(store, jobs);
+    bool again = false;
+    {
+      std::lock_guard lock(batch_mutex_);
+      again = !lanes_[lane].jobs.empty();
+      lanes_[lane].scheduled = again;
+    }
+    if (again) submit([this, lane](Store& s) { drain_lane(s, lane); });
+  }
+
+  void run_batch(Store& store, std::vector<std::unique_ptr<BatchJob>>& jobs) {
     if (jobs.size() > largest_batch_.load(std::memory_order_relaxed))
       largest_batch_.store(jobs.size(), std::memory_order_relaxed);
+    std::stable_sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a->order < b->order; });
     size_t next = 0;
     if (jobs.size() > 1 && store.begin_batch()) {
       size_t done = 0;
@@ -363,13 +393,19 @@ class StoreExecutor {
     }
   }
 
-  const bool group_commit_;
   PoolOptions pool_;
   std::function<std::unique_ptr<Store>()> more_;
 
+  // Batched jobs queue by user, one lane per connection, and one batch of a lane runs at a time:
+  // a busy user's jobs share transactions on one connection instead of queueing for its row
+  // lock on all of them, while other users' lanes run beside it.
+  struct Lane {
+    std::vector<std::unique_ptr<BatchJob>> jobs;
+    bool scheduled = false;  // a drain_lane is queued or running
+  };
   std::mutex batch_mutex_;
   std::atomic<size_t> largest_batch_{0};
-  std::vector<std::unique_ptr<BatchJob>> batch_;
+  std::vector<Lane> lanes_;
 
   std::mutex mutex_;              // guards the rest
   std::unique_ptr<Store> spare_;  // the first store, until its thread starts

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -95,6 +96,8 @@ constexpr const char* kTokenApplyDelta = R"(UPDATE tokens SET
   remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ? ELSE remain_quota END,
   used_quota = used_quota + ?
 WHERE id = ?)";
+
+constexpr const char* kAddChannelQuota = "UPDATE channels SET used_quota = used_quota + ? WHERE id = ?";
 
 Result<void> token_apply_delta(Db& db, int64_t token_id, int64_t delta) {
   return run(db, kTokenApplyDelta, delta, delta, delta, delta, token_id);
@@ -209,8 +212,21 @@ class SqlStore final : public Store {
     return tx->commit();
   }
 
-  Result<void> begin_batch() override { return db_.begin_batch(); }
-  Result<void> commit_batch() override { return db_.commit_batch(); }
+  Result<void> begin_batch() override {
+    batch_channel_quota_.clear();
+    return db_.begin_batch();
+  }
+  Result<void> commit_batch() override {
+    std::map<int64_t, int64_t> channels;  // ordered: the locks in id order
+    channels.swap(batch_channel_quota_);
+    if (db_.batch_alive())
+      for (const auto& [id, quota] : channels)
+        if (auto r = run(db_, kAddChannelQuota, quota, id); !r) {
+          (void)db_.commit_batch();  // rolls back: the batch fails as a whole
+          return r;
+        }
+    return db_.commit_batch();
+  }
   bool batch_alive() override { return db_.batch_alive(); }
 
   int schema_version() override {
@@ -464,6 +480,17 @@ class SqlStore final : public Store {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
 
+    struct UserRow {
+      int status;
+      int64_t quota;
+    };
+    // The user's row before the token's: every transaction locks in this order (executor.hpp).
+    auto user = select_one<UserRow>(
+        db_, select_user_to_charge_,
+        [](const Statement& s) {
+          return UserRow{s.column_int(0), s.column_int64(1)};
+        },
+        r.user_id);
     struct TokenRow {
       int status;
       int64_t remain;
@@ -512,16 +539,6 @@ class SqlStore final : public Store {
                            "pre_consume_token_quota_failed");
     }
 
-    struct UserRow {
-      int status;
-      int64_t quota;
-    };
-    auto user = select_one<UserRow>(
-        db_, select_user_to_charge_,
-        [](const Statement& s) {
-          return UserRow{s.column_int(0), s.column_int64(1)};
-        },
-        r.user_id);
     if (!user) return user.error();
     if (!*user || (*user)->status != kUserEnabled)
       return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");
@@ -567,7 +584,6 @@ class SqlStore final : public Store {
     }
     if (db_.changes() == 0) return {};
     const int64_t delta = s.quota - s.pre_charged;
-    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
     if (auto r =
             run(db_,
                 "UPDATE users SET quota = quota - ?, used_quota = used_quota + ?, request_count = request_count + 1 "
@@ -575,11 +591,14 @@ class SqlStore final : public Store {
                 delta, s.quota, s.user_id);
         !r)
       return r;
-    if (s.channel_id != 0) {
-      if (auto r = run(db_, "UPDATE channels SET used_quota = used_quota + ? WHERE id = ?", s.quota, s.channel_id); !r)
-        return r;
+    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
+    if (s.channel_id != 0 && !db_.in_batch()) {
+      if (auto r = run(db_, kAddChannelQuota, s.quota, s.channel_id); !r) return r;
     }
-    return tx->commit();
+    if (auto r = tx->commit(); !r) return r;
+    // In a batch, channels are locked last, in id order, at its commit (commit_batch).
+    if (s.channel_id != 0 && db_.in_batch()) batch_channel_quota_[s.channel_id] += s.quota;
+    return {};
   }
 
   Result<void> refund(const Refund& r) override {
@@ -598,7 +617,9 @@ class SqlStore final : public Store {
       int64_t id, token_id, user_id, quota, elapsed_time;
     };
     auto rows = select_all<Pending>(
-        db_, "SELECT id, token_id, user_id, quota, elapsed_time FROM logs WHERE type = ? AND node = ? ORDER BY id",
+        db_,
+        "SELECT id, token_id, user_id, quota, elapsed_time FROM logs WHERE type = ? AND node = ? "
+        "ORDER BY user_id, token_id, id",
         [](const Statement& s) {
           return Pending{s.column_int64(0), s.column_int64(1), s.column_int64(2), s.column_int64(3), s.column_int64(4)};
         },
@@ -829,15 +850,16 @@ class SqlStore final : public Store {
         !r)
       return r.error();
     if (db_.changes() == 0) return false;
-    if (auto r = token_apply_delta(db_, token_id, -pre_charged); !r) return r.error();
     if (auto r = run(db_, "UPDATE users SET quota = quota + ? WHERE id = ?", pre_charged, user_id); !r)
       return r.error();
+    if (auto r = token_apply_delta(db_, token_id, -pre_charged); !r) return r.error();
     return true;
   }
 
   std::unique_ptr<Db> conn_;
   Db& db_;
-  const std::string node_;  // NODE_NAME
+  std::map<int64_t, int64_t> batch_channel_quota_;  // settled in the open batch, by channel
+  const std::string node_;                          // NODE_NAME
   // pre_charge's reads, with the row locks a database server needs.
   const std::string select_token_to_charge_;
   const std::string select_user_to_charge_;

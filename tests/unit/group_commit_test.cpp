@@ -123,7 +123,8 @@ TEST_CASE("queued hot-path writes share one commit and fail one by one", "[unit]
           n.user.display_name = n.user.username;
           auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
           auto undo = [&undone] { ++undone; };
-          auto r = co_await ex.run_batched(std::move(job), std::move(undo));
+          const StoreExecutor::LockOrder order{i, 0};
+          auto r = co_await ex.run_batched(order, std::move(job), std::move(undo));
           if (r)
             ++ok;
           else

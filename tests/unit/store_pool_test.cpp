@@ -3,6 +3,9 @@
 // pre-charges and settlements of several users running on many connections at once never
 // deadlock and never lose a unit of quota. Runs on each server of test::server_backends().
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -241,6 +244,92 @@ TEST_CASE("store pool: users charged in parallel on many connections never deadl
   CHECK(channels_used == total);
   auto raw = database.raw();
   CHECK(test::scalar(*raw, "SELECT SUM(quota) FROM logs WHERE request_id <> ''") == total);
+}
+
+TEST_CASE("store pool: group-committed batches of several users on several connections never deadlock",
+          "[store][pool]") {
+  const auto servers = test::server_backends();
+  if (servers.empty()) {
+    WARN("no database server to test (scripts/test starts them)");
+    return;
+  }
+  test::TestDatabase database(GENERATE_COPY(from_range(servers)));
+  auto setup = database.open();
+  std::vector<Token> tokens;
+  std::vector<int64_t> user_ids;
+  for (int i = 0; i < 6; ++i) {
+    User u;
+    u.username = "user" + std::to_string(i);
+    u.quota = 10'000'000;
+    user_ids.push_back(ok(setup->insert_user(u)).id);
+    for (int k = 0; k < 2; ++k) {
+      Token t;
+      t.user_id = user_ids.back();
+      t.name = "t" + std::to_string(i) + std::to_string(k);
+      t.unlimited_quota = true;
+      tokens.push_back(ok(setup->insert_token(t)));
+    }
+  }
+  std::vector<int64_t> channels;
+  for (int i = 0; i < 3; ++i) {
+    Channel c;
+    c.name = "c" + std::to_string(i);
+    c.key = "k";
+    channels.push_back(ok(setup->insert_channel(c)).id);
+  }
+  // Two nodes' pools on one database: batches on every connection of both lock users, tokens and
+  // channels of many requests at once.
+  PoolOptions pool;
+  pool.max_open = 3;
+  auto node1 = make_pool(database, pool);
+  auto node2 = make_pool(database, pool);
+  constexpr int kRequests = 240;
+  constexpr int64_t kPre = 50, kFinal = 30;
+  std::atomic<int> failed{0};
+  std::string first_error;
+  boost::asio::io_context ioc;
+  for (int i = 0; i < kRequests; ++i) {
+    auto request = [&, i]() -> boost::asio::awaitable<void> {
+      StoreExecutor& node = i % 2 ? node1 : node2;
+      const Token& t = tokens[static_cast<size_t>(i * 7 % 12)];
+      const int64_t channel = channels[static_cast<size_t>(i % 3)];
+      const StoreExecutor::LockOrder order{t.user_id, t.id};
+      PreChargeRequest pre;
+      pre.token_id = t.id;
+      pre.user_id = t.user_id;
+      pre.amount = kPre;
+      pre.pending.request_id = "r" + std::to_string(i);
+      auto charge = [pre](Store& s) { return s.pre_charge(pre); };
+      auto no_undo = [] {};
+      auto id = co_await node.run_batched(order, std::move(charge), no_undo);
+      if (!id) {
+        if (failed++ == 0) first_error = id.error().message;
+        co_return;
+      }
+      Settlement st;
+      st.log_id = *id;
+      st.token_id = t.id;
+      st.user_id = t.user_id;
+      st.channel_id = channel;
+      st.pre_charged = kPre;
+      st.quota = kFinal;
+      auto settle = [st](Store& s) { return s.settle(st); };
+      auto settled = co_await node.run_batched(order, std::move(settle), no_undo);
+      if (!settled && failed++ == 0) first_error = settled.error().message;
+    };
+    boost::asio::co_spawn(ioc, std::move(request), boost::asio::detached);
+  }
+  ioc.run();
+  INFO(first_error);
+  CHECK(failed == 0);
+  CHECK(node1.largest_batch() + node2.largest_batch() > 2);  // batches did form
+
+  const int64_t total = kRequests * kFinal;
+  int64_t spent = 0, channels_used = 0;
+  for (int64_t id : user_ids) spent += 10'000'000 - ok(setup->get_user(id)).quota;
+  for (int64_t id : channels) channels_used += ok(setup->get_channel(id)).used_quota;
+  CHECK(spent == total);
+  CHECK(channels_used == total);
 }
 
 TEST_CASE("store: a low limited token with a request in flight is refused under its row lock", "[store][pool]") {
