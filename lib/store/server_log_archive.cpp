@@ -83,22 +83,6 @@ Result<std::unordered_set<int64_t>> held(sql::Db& log, const std::vector<int64_t
   return out;
 }
 
-Result<std::vector<Log>> page(sql::Db& db, const LogFilter& f) {
-  SqlParams params;
-  const std::string sql = sql_accounts::log_page_sql(f, params, "logs");
-  auto q = db.query(sql);
-  if (!q) return q.error();
-  bind_params(**q, params);
-  std::vector<Log> out;
-  for (;;) {
-    auto row = (*q)->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_log(**q));
-  }
-  return out;
-}
-
 struct Sums {
   int64_t quota = 0, requests = 0, prompt_tokens = 0, completion_tokens = 0;
 };
@@ -218,9 +202,9 @@ Result<std::vector<Log>> ServerLogArchive::list_logs(sql::Db& main, const LogFil
   const int64_t offset = std::max(f.offset, 0);
   wide.offset = 0;
   wide.limit = f.limit > 0 ? static_cast<int>(std::min<int64_t>(offset + f.limit, std::numeric_limits<int>::max())) : 0;
-  auto from_main = page(main, wide);
+  auto from_main = sql_accounts::read_log_page(main, wide);
   if (!from_main) return from_main.error();
-  auto from_log = page(*db_, wide);
+  auto from_log = sql_accounts::read_log_page(*db_, wide);
   if (!from_log) return from_log.error();
   // Newest first, as one database would order them; the log database's copy wins a tie.
   std::map<std::pair<int64_t, int64_t>, Log, std::greater<>> merged;

@@ -392,4 +392,22 @@ Result<int64_t> purge_logs(Db& db, int64_t before, bool split) {
   return purged;
 }
 
+Result<std::vector<Log>> read_log_page(sql::Db& db, const LogFilter& f, std::string_view from) {
+  SqlParams params;
+  const std::string sql = log_page_sql(f, params, from);
+  // At most 2^8 distinct texts, so the statement cache stays small.
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  int i = 0;
+  for (const auto& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
+  std::vector<Log> out;
+  for (;;) {
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_log(**q));
+  }
+  return out;
+}
+
 }  // namespace oneapi::store::sql_accounts

@@ -31,6 +31,8 @@ void log_filter_sql(const LogFilter& f, std::string& sql, SqlParams& params);
 // The page query of list_logs: newest first, limit and offset bound last. `from` is the table
 // or view holding the logs ("logs", or log_archive::kAllLogsView when they are split).
 std::string log_page_sql(const LogFilter& f, SqlParams& params, std::string_view from = "logs");
+// Runs that query on `db`: one page of logs.
+Result<std::vector<Log>> read_log_page(sql::Db& db, const LogFilter& f, std::string_view from = "logs");
 Result<LogStat> log_stat(sql::Db& db, const LogFilter& f, std::string_view from = "logs");
 // `split`: the log database is attached; purge it too.
 Result<int64_t> purge_logs(sql::Db& db, int64_t before, bool split = false);

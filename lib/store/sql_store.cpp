@@ -639,22 +639,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<Log>> list_logs(const LogFilter& f) override {
     if (server_logs_) return server_logs_->list_logs(db_, f);
-    sql_accounts::SqlParams params;
-    const std::string sql = sql_accounts::log_page_sql(f, params, logs_from_);
-
-    // At most 2^8 distinct texts, so the statement cache stays small.
-    auto q = db_.query(sql);
-    if (!q) return q.error();
-    int i = 0;
-    for (const auto& p : params) std::visit([&](const auto& v) { (*q)->bind(++i, v); }, p);
-    std::vector<Log> out;
-    for (;;) {
-      auto row = (*q)->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      out.push_back(read_log(**q));
-    }
-    return out;
+    return sql_accounts::read_log_page(db_, f, logs_from_);
   }
 
   Result<Log> get_log_by_request_id(const std::string& request_id) override {
