@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "store/executor.hpp"
@@ -57,6 +58,44 @@ template <class Pred>
 bool eventually(Pred pred) {
   for (int i = 0; i < 200 && !pred(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   return pred();
+}
+
+// `users` users with `tokens_each` unlimited tokens each, and `channels` channels.
+struct Accounts {
+  std::vector<int64_t> user_ids;
+  std::vector<Token> tokens;
+  std::vector<int64_t> channel_ids;
+};
+Accounts make_accounts(Store& store, int users, int tokens_each, int channels) {
+  Accounts a;
+  for (int i = 0; i < users; ++i) {
+    User u;
+    u.username = "user" + std::to_string(i);
+    u.quota = 10'000'000;
+    a.user_ids.push_back(ok(store.insert_user(u)).id);
+    for (int k = 0; k < tokens_each; ++k) {
+      Token t;
+      t.user_id = a.user_ids.back();
+      t.name = "t" + std::to_string(i) + "-" + std::to_string(k);
+      t.unlimited_quota = true;
+      a.tokens.push_back(ok(store.insert_token(t)));
+    }
+  }
+  for (int i = 0; i < channels; ++i) {
+    Channel c;
+    c.name = "c" + std::to_string(i);
+    c.key = "k";
+    a.channel_ids.push_back(ok(store.insert_channel(c)).id);
+  }
+  return a;
+}
+
+// The quota spent by all users, and the quota channels were credited with.
+std::pair<int64_t, int64_t> spent(Store& store, const Accounts& a) {
+  int64_t users = 0, channels = 0;
+  for (int64_t id : a.user_ids) users += 10'000'000 - ok(store.get_user(id)).quota;
+  for (int64_t id : a.channel_ids) channels += ok(store.get_channel(id)).used_quota;
+  return {users, channels};
 }
 
 }  // namespace
@@ -165,30 +204,11 @@ TEST_CASE("store pool: users charged in parallel on many connections never deadl
   }
   test::TestDatabase database(GENERATE_COPY(from_range(servers)));
   auto setup = database.open();
-  // Two users with two tokens each, two channels: every job locks a token, its user and a
-  // channel, in that order; jobs sharing one transaction could lock them crosswise.
-  std::vector<User> users;
-  std::vector<Token> tokens;
-  for (int i = 0; i < 2; ++i) {
-    User u;
-    u.username = "user" + std::to_string(i);
-    u.quota = 10'000'000;
-    users.push_back(ok(setup->insert_user(u)));
-    for (int k = 0; k < 2; ++k) {
-      Token t;
-      t.user_id = users.back().id;
-      t.name = "t" + std::to_string(i) + std::to_string(k);
-      t.unlimited_quota = true;
-      tokens.push_back(ok(setup->insert_token(t)));
-    }
-  }
-  std::vector<int64_t> channels;
-  for (int i = 0; i < 2; ++i) {
-    Channel c;
-    c.name = "c" + std::to_string(i);
-    c.key = "k";
-    channels.push_back(ok(setup->insert_channel(c)).id);
-  }
+  // Two users with two tokens each, two channels: every job locks a user, its token and a
+  // channel, each a transaction of its own.
+  const Accounts a = make_accounts(*setup, 2, 2, 2);
+  const auto& tokens = a.tokens;
+  const auto& channels = a.channel_ids;
 
   PoolOptions pool;
   pool.max_open = 8;
@@ -235,13 +255,10 @@ TEST_CASE("store pool: users charged in parallel on many connections never deadl
   CHECK(executor.most_busy() > 1);
 
   const int64_t total = kCallers * kRequests * kFinal;
-  int64_t users_spent = 0, tokens_used = 0, channels_used = 0;
-  for (const User& u : users) users_spent += u.quota - ok(setup->get_user(u.id)).quota;
+  int64_t tokens_used = 0;
   for (const Token& t : tokens) tokens_used += ok(setup->get_token(t.id)).used_quota;
-  for (int64_t id : channels) channels_used += ok(setup->get_channel(id)).used_quota;
-  CHECK(users_spent == total);
+  CHECK(spent(*setup, a) == std::pair<int64_t, int64_t>{total, total});
   CHECK(tokens_used == total);
-  CHECK(channels_used == total);
   auto raw = database.raw();
   CHECK(test::scalar(*raw, "SELECT SUM(quota) FROM logs WHERE request_id <> ''") == total);
 }
@@ -255,28 +272,9 @@ TEST_CASE("store pool: group-committed batches of several users on several conne
   }
   test::TestDatabase database(GENERATE_COPY(from_range(servers)));
   auto setup = database.open();
-  std::vector<Token> tokens;
-  std::vector<int64_t> user_ids;
-  for (int i = 0; i < 6; ++i) {
-    User u;
-    u.username = "user" + std::to_string(i);
-    u.quota = 10'000'000;
-    user_ids.push_back(ok(setup->insert_user(u)).id);
-    for (int k = 0; k < 2; ++k) {
-      Token t;
-      t.user_id = user_ids.back();
-      t.name = "t" + std::to_string(i) + std::to_string(k);
-      t.unlimited_quota = true;
-      tokens.push_back(ok(setup->insert_token(t)));
-    }
-  }
-  std::vector<int64_t> channels;
-  for (int i = 0; i < 3; ++i) {
-    Channel c;
-    c.name = "c" + std::to_string(i);
-    c.key = "k";
-    channels.push_back(ok(setup->insert_channel(c)).id);
-  }
+  const Accounts a = make_accounts(*setup, 6, 2, 3);
+  const auto& tokens = a.tokens;
+  const auto& channels = a.channel_ids;
   // Two nodes' pools on one database: batches on every connection of both lock users, tokens and
   // channels of many requests at once.
   PoolOptions pool;
@@ -325,11 +323,7 @@ TEST_CASE("store pool: group-committed batches of several users on several conne
   CHECK(node1.largest_batch() + node2.largest_batch() > 2);  // batches did form
 
   const int64_t total = kRequests * kFinal;
-  int64_t spent = 0, channels_used = 0;
-  for (int64_t id : user_ids) spent += 10'000'000 - ok(setup->get_user(id)).quota;
-  for (int64_t id : channels) channels_used += ok(setup->get_channel(id)).used_quota;
-  CHECK(spent == total);
-  CHECK(channels_used == total);
+  CHECK(spent(*setup, a) == std::pair<int64_t, int64_t>{total, total});
 }
 
 TEST_CASE("store: a low limited token with a request in flight is refused under its row lock", "[store][pool]") {
