@@ -36,10 +36,10 @@
 
 namespace oneapi::store {
 
-// SQL_MAX_OPEN_CONNS, SQL_MAX_IDLE_CONNS, SQL_MAX_LIFETIME.
+// SQL_MAX_OPEN_CONNS, SQL_MAX_IDLE_CONNS, SQL_MAX_LIFETIME, with their defaults (daemon/config.hpp).
 struct PoolOptions {
-  int max_open = 8;                       // connections, each with its own thread
-  int max_idle = 8;                       // idle connections kept open; more are closed when idle
+  int max_open = 16;                      // connections, each with its own thread
+  int max_idle = 16;                      // idle connections kept open; more are closed when idle
   std::chrono::seconds max_lifetime{60};  // a connection this old is replaced before its next job; 0: never
 };
 
