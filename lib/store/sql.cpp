@@ -66,6 +66,12 @@ Result<void> Db::begin_batch() {
   return {};
 }
 
+Result<void> Db::rollback_batch() {
+  in_batch_ = false;
+  if (!in_transaction()) return {};
+  return run_cached("ROLLBACK");
+}
+
 Result<void> Db::commit_batch() {
   in_batch_ = false;
   if (!transaction_usable()) {

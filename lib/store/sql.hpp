@@ -115,6 +115,7 @@ class Db {
   // becomes a savepoint. commit_batch rolls everything back when COMMIT fails.
   Result<void> begin_batch();
   Result<void> commit_batch();
+  Result<void> rollback_batch();
   bool in_batch() const { return in_batch_; }
   // False once the outer transaction can no longer commit: the savepoints released into it are
   // gone too.

@@ -222,7 +222,7 @@ class SqlStore final : public Store {
     if (db_.batch_alive())
       for (const auto& [id, quota] : channels)
         if (auto r = run(db_, kAddChannelQuota, quota, id); !r) {
-          (void)db_.commit_batch();  // rolls back: the batch fails as a whole
+          (void)db_.rollback_batch();  // the batch fails as a whole
           return r;
         }
     return db_.commit_batch();
