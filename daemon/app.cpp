@@ -430,21 +430,11 @@ int run(const ConfigSource& source, const Config& cfg) {
   // The settings SIGHUP may change; handlers read them per request.
   std::atomic<std::shared_ptr<const Config>> live{std::make_shared<const Config>(cfg)};
 
-  auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
+  auto other_routes = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     const std::string& p = req.path;
     const bool post = req.method == "POST", get = req.method == "GET";
-    if (post && p == "/v1/chat/completions")
-      co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w);
-    if (post && p == "/v1/completions") co_return co_await relay.handle(relay::RelayMode::completions, req, w);
-    if (post && p == "/v1/embeddings") co_return co_await relay.handle(relay::RelayMode::embeddings, req, w);
-    // Claude Messages (Claude Code is known to send the doubled prefix) and OpenAI Responses,
-    // served by any channel.
-    if (post && (p == "/v1/messages" || p == "/v1/v1/messages"))
-      co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w, relay::ClientFormat::claude_messages);
     if (post && (p == "/v1/messages/count_tokens" || p == "/v1/v1/messages/count_tokens"))
       co_return co_await relay.count_claude_tokens(req, w);
-    if (post && p == "/v1/responses")
-      co_return co_await relay.handle(relay::RelayMode::chat_completions, req, w, relay::ClientFormat::responses);
     if (get && p == "/v1/models") co_return co_await relay.list_models(req, w);
     if (get && p.rfind("/v1/models/", 0) == 0 && p.size() > 11)
       co_return co_await relay.get_model(p.substr(11), req, w);
@@ -489,6 +479,24 @@ int run(const ConfigSource& source, const Config& cfg) {
       co_return co_await send_error(w, e);
     }
     co_await send_error(w, invalid_url(req));
+  };
+  // Not a coroutine: the relay's own coroutine is the request's awaitable. A routing coroutine's
+  // frame (room for every branch's locals) would stay allocated as long as each request, a held
+  // stream's included.
+  auto api_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
+    using relay::ClientFormat, relay::RelayMode;
+    if (req.method == "POST") {
+      const std::string& p = req.path;
+      if (p == "/v1/chat/completions") return relay.handle(RelayMode::chat_completions, req, w);
+      if (p == "/v1/completions") return relay.handle(RelayMode::completions, req, w);
+      if (p == "/v1/embeddings") return relay.handle(RelayMode::embeddings, req, w);
+      // Claude Messages (Claude Code is known to send the doubled prefix) and OpenAI Responses,
+      // served by any channel.
+      if (p == "/v1/messages" || p == "/v1/v1/messages")
+        return relay.handle(RelayMode::chat_completions, req, w, ClientFormat::claude_messages);
+      if (p == "/v1/responses") return relay.handle(RelayMode::chat_completions, req, w, ClientFormat::responses);
+    }
+    return other_routes(req, w);
   };
   auto admin_handler = [&](net::ServerRequest& req, net::ResponseWriter& w) -> asio::awaitable<void> {
     if (co_await admin_api.handle_socket(req, w)) co_return;

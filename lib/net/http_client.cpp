@@ -212,6 +212,30 @@ struct HttpClient::Impl {
 
 namespace {
 
+// A response body that collects what each read brings and is drained by read_some: a stream
+// holds no fixed buffer while it waits for its upstream (a 16 KB one in the coroutine frame was
+// most of a held stream's memory), and a Content-Length is never trusted for an allocation.
+struct DrainedBody {
+  using value_type = std::string;
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      const size_t before = body_.size();
+      for (auto b : beast::buffers_range_ref(buffers)) body_.append(static_cast<const char*>(b.data()), b.size());
+      ec = {};
+      return body_.size() - before;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 class Response final : public ClientResponse {
  public:
   Response(std::shared_ptr<HttpClient::Impl> impl, std::string key, std::unique_ptr<Connection> conn)
@@ -249,14 +273,11 @@ class Response final : public ClientResponse {
   const Headers& headers() const override { return headers_; }
 
   asio::awaitable<Result<std::string>> read_some() override {
-    char buf[16 * 1024];
-    while (!parser_.is_done()) {
-      parser_.get().body().data = buf;
-      parser_.get().body().size = sizeof buf;
+    std::string& body = parser_.get().body();
+    while (body.empty() && !parser_.is_done()) {
       conn_->lowest().expires_after(impl_->idle_timeout.load());
       auto [ec, n] =
           co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
-      if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         if (ec == beast::error::timeout)
           co_return Error{ErrorKind::upstream_timeout, "upstream read timed out", "upstream_timeout", 0, "", true};
@@ -267,10 +288,10 @@ class Response final : public ClientResponse {
                         "",
                         true};
       }
-      const size_t got = sizeof buf - parser_.get().body().size;
-      if (got > 0) co_return std::string(buf, got);
     }
-    co_return std::string();
+    std::string piece = std::move(body);
+    body.clear();  // a moved-from string is valid but unspecified
+    co_return piece;
   }
 
   asio::awaitable<Result<std::string>> read_all(size_t limit) override {
@@ -297,7 +318,7 @@ class Response final : public ClientResponse {
   std::shared_ptr<HttpClient::Impl> impl_;
   std::string key_;
   std::unique_ptr<Connection> conn_;
-  http::response_parser<http::buffer_body> parser_;
+  http::response_parser<DrainedBody> parser_;
   int status_ = 0;
   Headers headers_;
 };

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <iterator>
 #include <list>
+#include <memory>
 #include <mutex>
 
 #include "core/error.hpp"
@@ -192,13 +194,15 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
   beast::flat_buffer buffer;
   for (;;) {
     if (stopping) break;
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(limits.body_limit);
-    parser.header_limit(64 * 1024);
+    // On the heap and dropped once read: the session's frame lives as long as the connection,
+    // and a held stream should not keep the parser and its copy of the headers.
+    auto parser = std::make_unique<http::request_parser<http::string_body>>();
+    parser->body_limit(limits.body_limit);
+    parser->header_limit(64 * 1024);
     stream->expires_after(buffer.size() > 0 ? limits.header_timeout : limits.idle_timeout);
-    auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kTok);
+    auto [ec, n] = co_await http::async_read(*stream, buffer, *parser, kTok);
     if (ec) {
-      const bool had_bytes = n > 0 || buffer.size() > 0 || parser.got_some();
+      const bool had_bytes = n > 0 || buffer.size() > 0 || parser->got_some();
       if (ec == http::error::body_limit || ec == http::error::header_limit) {
         Writer<Stream> w(*stream, 11, false, limits);
         const bool body = ec == http::error::body_limit;
@@ -218,14 +222,14 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
     }
     entry->busy = true;
     ++in_flight;
-    auto& msg = parser.get();
+    auto& msg = parser->get();
     ServerRequest req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     size_t q = req.target.find('?');
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    req.headers.reserve(16);
+    req.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
     for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
     req.body = std::move(msg.body());
     req.peer_ip = peer_ip;
@@ -234,6 +238,8 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
                         : client_ip(peer_ip, req.header("X-Forwarded-For"), limits.trusted_proxies);
     req.over_unix = over_unix;
     Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits);
+    parser.reset();
+    if (buffer.size() == 0) buffer.shrink_to_fit();  // nothing pipelined: free it while the request runs
     try {
       co_await handler(req, writer);
     } catch (const std::exception& e) {
