@@ -773,6 +773,12 @@ class SqlStore final : public Store {
           return nullptr;
         }
         sqlite3_busy_timeout(conn, 1000);
+        // A connection learns that the file is in WAL mode at its first read; until then
+        // sqlite3_wal_checkpoint_v2 does nothing and says SQLITE_OK, and the WAL grows forever.
+        if (sqlite3_exec(conn, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
+          sqlite3_close(conn);
+          return nullptr;
+        }
         return conn;
       };
       sqlite3* conns[] = {open(path), open(log_path)};  // the log database's WAL too, when split

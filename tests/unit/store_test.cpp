@@ -3,11 +3,13 @@
 #include "store/store.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 
 #include "store/migrations.hpp"
@@ -151,6 +153,30 @@ TEST_CASE("store: open creates the file and its directories", "[store]") {
   auto db = open_sqlite_store(StoreOptions{path, 3000, {}});
   CHECK(std::filesystem::exists(path));
   CHECK(db->schema_version() == latest_schema_version());
+}
+
+TEST_CASE("store: the WAL is copied into the database file while the store is open", "[store]") {
+  // Without checkpoints the WAL grows by every write for as long as the daemon runs.
+  test::TempDir dir;
+  const std::string path = dir.file("oneapi.db");
+  auto db = open_sqlite_store(StoreOptions{path, 3000, {}});
+  const auto write_round = [&](char fill) {
+    for (int i = 0; i < 20; ++i) ok(db->set_option("Filler" + std::to_string(i), std::string(3000, fill)));
+  };
+  const auto wal_size = [&] { return std::filesystem::file_size(path + "-wal"); };
+  const auto empty = std::filesystem::file_size(path);
+  write_round('a');
+  const auto first_wal = wal_size();
+  // The checkpointer runs every half second; its copy makes the database file hold the options.
+  for (int i = 0; i < 60 && std::filesystem::file_size(path) <= empty + 20 * 3000; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(std::filesystem::file_size(path) > empty + 20 * 3000);
+  // Copied, the WAL starts over at the next write: more rounds do not make it grow.
+  for (char fill : {'b', 'c', 'd'}) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    write_round(fill);
+  }
+  CHECK(wal_size() <= first_wal);
 }
 
 TEST_CASE("store: migrations are idempotent and give One API's tables", "[store]") {
