@@ -59,10 +59,16 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
     const bool counts = upstream || upstream.error().retryable || should_disable_channel(upstream.error());
     if (config->metric_enabled && counts) co_await record_outcome(s.channel->channel.id, upstream.has_value());
     if (upstream) {
-      if (s.stream)
+      if (s.stream) {
+        // No retry will send the request again: a stream held for minutes keeps none of its prompt
+        // (the client's bytes, their parse, their conversion), often the largest thing it has.
+        std::string().swap(req.body);
+        s.body = nlohmann::json();
+        std::string().swap(s.chat_raw);
         co_await respond_stream(s, std::move(*upstream), writer, store_, *config);
-      else
+      } else {
         co_await respond_whole(s, std::move(*upstream), writer, store_);
+      }
       co_return;
     }
     const Error& e = upstream.error();

@@ -82,6 +82,7 @@ boost::asio::awaitable<void> respond_stream(RelayState& s, std::unique_ptr<net::
   std::unique_ptr<ClientStreamEncoder> encoder;
   if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai)
     encoder = s.bridge->new_stream_encoder(s.client_body, s.model);
+  s.client_body = nlohmann::json();  // the encoder took what it needs; see Relay::handle
   std::string converted;
   auto headers = base_headers(s, "text/event-stream");
   headers.push_back({"Cache-Control", "no-cache"});

@@ -31,6 +31,7 @@ class Daemon {
   int stop(int signo = 15);  // signal, wait, return the exit status (-1 if it did not exit)
   void kill_hard();          // SIGKILL and reap
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   int port() const { return port_; }
   const std::string& socket() const { return socket_; }
