@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <malloc.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -231,6 +232,18 @@ asio::awaitable<void> purge_old_logs(store::StoreExecutor& store, int days) {
     timer.expires_after(std::chrono::hours(1));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
+  }
+}
+
+// Memory freed after a burst (thousands of streams, a load spike) stays in the allocator's free
+// lists, counted in RSS, until something hands it back: every 10 s, glibc returns free pages.
+asio::awaitable<void> return_free_memory() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(10));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    malloc_trim(0);
   }
 }
 
@@ -533,6 +546,7 @@ int run(const ConfigSource& source, const Config& cfg) {
     asio::co_spawn(ioc, ship_logs(store), asio::detached);
   }
   start_channel_schedules(ioc, cfg, tester, balances, stopping);
+  asio::co_spawn(ioc, return_free_memory(), asio::detached);
   if (!cfg.redis_url.empty()) cluster = connect_cluster(cfg, port, ioc, store, catalog, relay, stopping);
   if (cfg.sync_frequency.count() > 0)
     asio::co_spawn(ioc, sync_catalog_every(cfg.sync_frequency, store, catalog, stopping), asio::detached);
