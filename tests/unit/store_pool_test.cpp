@@ -167,7 +167,8 @@ TEST_CASE("store pool: idle connections beyond SQL_MAX_IDLE_CONNS close, old one
   PoolOptions pool;
   pool.max_open = 3;
   pool.max_idle = 1;
-  pool.max_lifetime = std::chrono::seconds(1);
+  // Long enough that a loaded machine still reuses the connection before it is this old.
+  pool.max_lifetime = std::chrono::seconds(3);
   auto executor = make_pool(database, pool);
 
   Gate gate(3);
@@ -181,14 +182,15 @@ TEST_CASE("store pool: idle connections beyond SQL_MAX_IDLE_CONNS close, old one
     });
   for (auto& t : callers) t.join();
   CHECK(executor.most_busy() == 3);
-  // The threads go idle just after handing back their results.
-  CHECK(eventually([&] { return executor.open_connections() == 1; }));
+  // The threads count their connections and go idle just after handing back their results: wait
+  // for all three to be counted, not only for the closing to leave one.
+  CHECK(eventually([&] { return executor.connections_opened() == 3 && executor.open_connections() == 1; }));
 
   const int opened = executor.connections_opened();
   ok(executor.run_blocking([](Store& s) { return s.list_users(); }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(executor.connections_opened() == opened);  // still young: reused
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
   ok(executor.run_blocking([](Store& s) { return s.list_users(); }));
   // Past SQL_MAX_LIFETIME: replaced.
   CHECK(eventually([&] { return executor.connections_opened() == opened + 1; }));
