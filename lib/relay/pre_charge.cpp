@@ -48,6 +48,7 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   }
   s.pre_charged = amount;
   s.log_id = *log_id;
+  s.pre_charged_channel_id = s.channel->channel.id;
   co_return Result<void>{};
 }
 

@@ -32,6 +32,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   st.token_id = s.token->id;
   st.user_id = s.user->id;
   st.channel_id = s.channel->channel.id;
+  st.same_model_and_channel = st.channel_id == s.pre_charged_channel_id;  // s.model never changes
   st.pre_charged = s.pre_charged;
   st.quota =
       billing::quota_for_usage(s.price, usage.prompt_tokens, usage.completion_tokens, usage.cached_prompt_tokens);

@@ -102,6 +102,7 @@ struct RelayState {
   TokenFlights* flights = nullptr;
   int64_t pre_charged = 0;
   int64_t log_id = 0;
+  int64_t pre_charged_channel_id = 0;  // the channel the provisional row names
 
   // metrics: time spent waiting on the upstream (response heads and bodies), and what settle charged
   std::chrono::nanoseconds upstream_wait{0};

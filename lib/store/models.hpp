@@ -203,6 +203,10 @@ struct Settlement {
   bool system_prompt_reset = false;
   std::string model_name;
   std::string content;
+  // The provisional row already names this model and channel (no retry moved the request): settle
+  // leaves those columns alone, since an UPDATE that names an indexed column rewrites its index
+  // entries even when the value stays the same.
+  bool same_model_and_channel = false;
 };
 
 struct Refund {

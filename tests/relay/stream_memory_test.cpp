@@ -20,6 +20,14 @@ int64_t rss_kb(pid_t pid) {
   return -1;
 }
 
+// A chat request whose prompt is `bytes` long.
+std::string long_prompt_body(size_t bytes, bool stream) {
+  std::string prompt;
+  while (prompt.size() < bytes) prompt += "lorem ipsum dolor sit amet ";
+  return std::string(R"({"model":"gpt-4o-mini",)") + (stream ? R"("stream":true,)" : "") +
+         R"("messages":[{"role":"user","content":")" + prompt + R"("}]})";
+}
+
 }  // namespace
 
 TEST_CASE("held streams do not keep their prompts", "[e2e][stream][memory]") {
@@ -40,10 +48,7 @@ TEST_CASE("held streams do not keep their prompts", "[e2e][stream][memory]") {
   Gateway g;
   g.add_channel(mock.base_url());
   const std::string key = g.add_token();
-  std::string prompt;
-  while (prompt.size() < kPromptBytes) prompt += "lorem ipsum dolor sit amet ";
-  const std::string body =
-      R"({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":")" + prompt + R"("}]})";
+  const std::string body = long_prompt_body(kPromptBytes, true);
 
   // One stream first, so the allocator has seen a request of this size.
   REQUIRE(post_json(g.port(), "/v1/chat/completions", key, body).ok());
@@ -78,9 +83,7 @@ TEST_CASE("memory freed after a burst goes back to the system", "[e2e][memory]")
   Gateway g;
   g.add_channel(mock.base_url());
   const std::string key = g.add_token();
-  std::string prompt;
-  while (prompt.size() < 120 * 1024) prompt += "lorem ipsum dolor sit amet ";
-  const std::string body = R"({"model":"gpt-4o-mini","messages":[{"role":"user","content":")" + prompt + R"("}]})";
+  const std::string body = long_prompt_body(120 * 1024, false);
   REQUIRE(post_json(g.port(), "/v1/chat/completions", key, body).ok());
   const int64_t before = rss_kb(g.daemon.pid());
 
