@@ -7,6 +7,24 @@
 
 namespace oneapi::relay {
 
+namespace {
+// The request's log row as it starts: provisional until settled, or a trusted request's only row.
+store::Log starting_row(const RelayState& s) {
+  store::Log row;
+  row.user_id = s.user->id;
+  row.token_id = s.token->id;
+  row.created_at = unix_now();
+  row.username = s.user->username;
+  row.token_name = s.token->name;
+  row.model_name = s.model;
+  row.channel_id = s.channel->channel.id;
+  row.request_id = s.request_id;
+  row.is_stream = s.stream;
+  row.content = "pending";
+  return row;
+}
+}  // namespace
+
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
   store::PreChargeRequest r;
   r.token_id = s.token->id;
@@ -14,30 +32,34 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   const int64_t amount =
       billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
   r.amount = amount;
-  r.pending.user_id = s.user->id;
-  r.pending.token_id = s.token->id;
-  r.pending.created_at = unix_now();
-  r.pending.username = s.user->username;
-  r.pending.token_name = s.token->name;
-  r.pending.model_name = s.model;
-  r.pending.channel_id = s.channel->channel.id;
-  r.pending.request_id = s.request_id;
-  r.pending.is_stream = s.stream;
-  r.pending.content = "pending";
+  r.pending = starting_row(s);
   TokenFlights* flights = s.flights;
+  TrustLedger* ledger = s.trust;
+  // Set on the store thread when the ledger holds the amount; read here once the job is back.
+  auto held = std::make_shared<bool>(false);
+  if (ledger) {
+    r.trust = [ledger, held, user_id = s.user->id, token_id = s.token->id, amount](
+                  int64_t user_quota, int64_t token_remain, bool token_unlimited) {
+      *held = ledger->try_hold(user_id, token_id, amount, user_quota, token_remain, token_unlimited);
+      return *held;
+    };
+  }
   auto job = [r = std::move(r), flights](store::Store& db) mutable -> Result<int64_t> {
     r.others_in_flight = flights && flights->enter(r.token_id) > 0;
     auto id = db.pre_charge(r);
     if (!id && flights) flights->leave(r.token_id);
     return id;
   };
-  // A pre-charge lost with its batch's commit is no request in flight.
-  auto undo = [token_id = s.token->id, flights] {
+  // A pre-charge lost with its batch's commit is no request in flight, and holds nothing.
+  auto undo = [user_id = s.user->id, token_id = s.token->id, amount, flights, ledger, held] {
     if (flights) flights->leave(token_id);
+    if (*held) ledger->release(user_id, token_id, amount);
   };
   const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
   auto log_id = co_await store.run_batched(order, std::move(job), std::move(undo));
   if (!log_id) {
+    if (ledger && (log_id.error().kind == ErrorKind::unavailable || log_id.error().kind == ErrorKind::internal))
+      ledger->writes_failed();
     // The database's own words (its address among them) go to the log, not to the client.
     if (log_id.error().retryable && log_id.error().kind == ErrorKind::unavailable) {
       spdlog::warn("request {}: pre-charge failed: {}", s.request_id, log_id.error().message);
@@ -46,6 +68,13 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     }
     co_return log_id.error();
   }
+  if (*log_id == 0) {  // trusted: held on this node, nothing written
+    s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
+    s.trusted_row = starting_row(s);
+    s.pre_charged_channel_id = s.channel->channel.id;
+    co_return Result<void>{};
+  }
+  if (ledger) ledger->writes_succeeded();
   s.pre_charged = amount;
   s.log_id = *log_id;
   s.pre_charged_channel_id = s.channel->channel.id;

@@ -87,6 +87,7 @@ class Relay {
   net::HttpClient& client_;
   std::atomic<std::shared_ptr<const RelayConfig>> config_;
   TokenFlights flights_;  // owned here, used by the store threads
+  TrustLedger trust_;     // likewise
   ChannelSuspensions suspensions_;
   RateLimiter token_limits_;                                // GLOBAL_RELAY_RATE_LIMIT, by token id
   RateLimiter channel_limits_{0, std::chrono::minutes(1)};  // each channel's own limit per minute

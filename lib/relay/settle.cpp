@@ -58,7 +58,10 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
   auto wait = std::chrono::milliseconds(100);
   const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
+  st.trusted_row = std::move(s.trusted_row);
+  s.trusted_row.reset();
   for (int attempt = 0;; ++attempt) {
+    st.retried = attempt > 0;
     auto job = [st, flights = s.flights, counted](store::Store& db) {
       auto settled = db.settle(st);
       if (flights && !*counted) flights->leave(st.token_id);
@@ -66,7 +69,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
       return settled;
     };
     // Lost with its batch's commit, the request is over all the same: its row stays provisional
-    // and is refunded at this node's next start.
+    // and is refunded at this node's next start (a trusted one reserved nothing, and is not billed).
     auto undo = [] {};
     r = co_await store.run_batched(order, std::move(job), std::move(undo));
     if (r || !r.error().retryable || attempt == kSettleAttempts - 1) break;
@@ -79,8 +82,10 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   s.log_id = 0;
   if (!r) {
     spdlog::error("request {}: settling the bill failed: {}", s.request_id, r.error().message);
+    if (s.trust) s.trust->writes_failed();
     co_return r;
   }
+  if (s.trust) s.trust->writes_succeeded();
   s.billed_prompt_tokens = usage.prompt_tokens;
   s.billed_completion_tokens = usage.completion_tokens;
   s.billed_quota = quota;
@@ -96,8 +101,10 @@ Error settle_failed(const Error& why) {
 }
 
 boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why) {
-  if (s.log_id == 0) co_return;
+  if (s.log_id == 0 && !s.trusted_row) co_return;
   store::Refund rf;
+  rf.trusted_row = std::move(s.trusted_row);
+  s.trusted_row.reset();
   rf.log_id = s.log_id;
   rf.token_id = s.token->id;
   rf.user_id = s.user->id;

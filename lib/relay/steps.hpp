@@ -1,5 +1,7 @@
 #pragma once
 // The steps of one relayed request, in the order relay.cpp calls them. Each lives in its own file.
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <memory>
@@ -8,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "billing/quota.hpp"
@@ -37,6 +40,9 @@ struct RelayConfig {
   bool metric_enabled = false;
   size_t metric_queue_size = 10;
   double metric_success_rate_threshold = 0.8;
+  // One API's trust rule (TrustLedger): on with SQLite, where this node sees every request of a
+  // token. Nodes sharing a server database reserve in it, since none sees what the others hold.
+  bool trust_rule = false;
 };
 
 // Requests in flight per token on this node (see PreChargeRequest::others_in_flight). Used from
@@ -57,6 +63,78 @@ class TokenFlights {
  private:
   std::mutex mutex_;
   std::unordered_map<int64_t, int> in_flight_;
+};
+
+// What this node's trusted requests (One API's trust rule) hold in flight, by user and by token.
+// The database does not know of them, so trust counts them against the balances it reads.
+class TrustLedger {
+ public:
+  // Under one lock (store threads of a pool race here): trusted when the balances the database
+  // has now, less what this node's trusted requests hold, exceed 100 × amount; then it is held.
+  bool try_hold(int64_t user_id, int64_t token_id, int64_t amount, int64_t user_quota, int64_t token_remain,
+                bool token_unlimited) {
+    if (writes_failing_.load(std::memory_order_relaxed)) return false;
+    const int64_t line = 100 * std::max<int64_t>(amount, 1);
+    std::lock_guard lock(mutex_);
+    if (user_quota - held(by_user_, user_id) <= line) return false;
+    if (!token_unlimited && token_remain - held(by_token_, token_id) <= line) return false;
+    by_user_[user_id] += amount;
+    by_token_[token_id] += amount;
+    return true;
+  }
+  // While the database refuses writes (a full disk), nothing is trusted: a trusted request would
+  // be served and then fail to be billed, where a reservation is refused before the upstream runs.
+  void writes_failed() { writes_failing_.store(true, std::memory_order_relaxed); }
+  void writes_succeeded() {
+    if (writes_failing_.load(std::memory_order_relaxed)) writes_failing_.store(false, std::memory_order_relaxed);
+  }
+  void release(int64_t user_id, int64_t token_id, int64_t amount) {
+    std::lock_guard lock(mutex_);
+    drop(by_user_, user_id, amount);
+    drop(by_token_, token_id, amount);
+  }
+
+ private:
+  using Holdings = std::unordered_map<int64_t, int64_t>;
+  static int64_t held(const Holdings& h, int64_t id) {
+    auto it = h.find(id);
+    return it == h.end() ? 0 : it->second;
+  }
+  static void drop(Holdings& h, int64_t id, int64_t amount) {
+    auto it = h.find(id);
+    if (it != h.end() && (it->second -= amount) <= 0) h.erase(it);
+  }
+  std::mutex mutex_;
+  Holdings by_user_, by_token_;
+  std::atomic<bool> writes_failing_{false};
+};
+
+// A trusted request's hold, given back when the request ends however it ends (after settle has
+// written the charge, so for a moment it counts twice: the safe side).
+class TrustHold {
+ public:
+  TrustHold() = default;
+  TrustHold(TrustLedger* ledger, int64_t user_id, int64_t token_id, int64_t amount)
+      : ledger_(ledger), user_id_(user_id), token_id_(token_id), amount_(amount) {}
+  TrustHold(TrustHold&& o) noexcept { *this = std::move(o); }
+  TrustHold& operator=(TrustHold&& o) noexcept {
+    if (this != &o) {
+      reset();
+      ledger_ = std::exchange(o.ledger_, nullptr);
+      user_id_ = o.user_id_;
+      token_id_ = o.token_id_;
+      amount_ = o.amount_;
+    }
+    return *this;
+  }
+  ~TrustHold() { reset(); }
+  void reset() {
+    if (ledger_) std::exchange(ledger_, nullptr)->release(user_id_, token_id_, amount_);
+  }
+
+ private:
+  TrustLedger* ledger_ = nullptr;
+  int64_t user_id_ = 0, token_id_ = 0, amount_ = 0;
 };
 
 // Everything one request carries from step to step (One API's `meta`).
@@ -103,6 +181,10 @@ struct RelayState {
   int64_t pre_charged = 0;
   int64_t log_id = 0;
   int64_t pre_charged_channel_id = 0;  // the channel the provisional row names
+  TrustLedger* trust = nullptr;
+  // Trusted (One API's trust rule): no provisional row; settle or refund writes this one.
+  std::optional<store::Log> trusted_row;
+  TrustHold trust_hold;
 
   // metrics: time spent waiting on the upstream (response heads and bodies), and what settle charged
   std::chrono::nanoseconds upstream_wait{0};
@@ -121,7 +203,8 @@ Result<void> authorize_model(const RelayState& s);
 // resting ones and those at their own rate limit (counting the request against the one chosen).
 Result<const ChannelInfo*> select_channel(const RelayState& s);
 void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& request_path);
-// 5. Reserve quota and write the provisional log row, in one transaction.
+// 5. Reserve quota and write the provisional log row, in one transaction; or, trusted, hold it
+// on this node only and write nothing.
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
 // 6a. The channel's forced system prompt: the body to send instead of the client's, or nullopt.
 std::optional<nlohmann::json> apply_system_prompt(RelayState& s);

@@ -1,6 +1,7 @@
 #pragma once
 // Rows of One API's tables (same table and column names, so data can move between the two).
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -186,6 +187,10 @@ struct PreChargeRequest {
   // parallel cannot together overspend it by more than one request's cost. Checked under the
   // token's row lock, so it holds however many connections the node has.
   bool others_in_flight = false;
+  // One API's trust rule: asked once the token and user pass every check, with their balances as
+  // the database has them now. True means the request is trusted and nothing is written:
+  // pre_charge returns 0 and settle (or refund) writes the request's one row (`trusted_row`).
+  std::function<bool(int64_t user_quota, int64_t token_remain, bool token_unlimited)> trust;
 };
 
 struct Settlement {
@@ -207,6 +212,11 @@ struct Settlement {
   // leaves those columns alone, since an UPDATE that names an indexed column rewrites its index
   // entries even when the value stays the same.
   bool same_model_and_channel = false;
+  // Pre-charge was trusted and wrote no row: settle inserts this one, filled in (log_id is 0).
+  std::optional<Log> trusted_row;
+  // An earlier attempt may have committed unseen (a connection lost at COMMIT): a trusted row
+  // already there for this request id is not written twice.
+  bool retried = false;
 };
 
 struct Refund {
@@ -216,7 +226,8 @@ struct Refund {
   int64_t channel_id = 0;
   int64_t pre_charged = 0;
   int64_t elapsed_ms = 0;
-  std::string content;  // why
+  std::string content;             // why
+  std::optional<Log> trusted_row;  // as in Settlement: nothing was reserved, only the row is written
 };
 
 }  // namespace oneapi::store

@@ -85,6 +85,12 @@ constexpr const char* kInsertLog =
     "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, node) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 
+// A trusted request's row, written once when it ends (no provisional row came before it).
+constexpr const char* kInsertSettledLog =
+    "INSERT INTO logs (user_id, created_at, type, content, username, token_name, model_name, quota, prompt_tokens, "
+    "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, node, "
+    "cached_prompt_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 // Moves a delta (may be negative; bound to all four parameters but the last, the token id) from
 // a token's remaining quota into its used quota. Only limited tokens have their remaining quota
 // and "exhausted" status follow it; the CASEs read the row's old values.
@@ -544,6 +550,8 @@ class SqlStore final : public Store {
       return Error::make(ErrorKind::forbidden, "user has been banned", "user_banned");
     if ((*user)->quota <= 0 || (*user)->quota < r.amount)
       return Error::make(ErrorKind::insufficient_quota, "user quota is not enough", "insufficient_user_quota");
+    // Trusted: the transaction read only, and rolls back; the request's row is written once, at its end.
+    if (r.trust && r.trust((*user)->quota, t.remain, t.unlimited)) return int64_t{0};
 
     {
       auto q = db_.query(
@@ -568,6 +576,51 @@ class SqlStore final : public Store {
     if (s.quota < 0) return Error::make(ErrorKind::internal, "settlement of a negative quota");
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
+    if (s.trusted_row) {
+      Log row = *s.trusted_row;
+      row.type = kLogConsume;
+      row.quota = s.quota;
+      row.prompt_tokens = s.prompt_tokens;
+      row.completion_tokens = s.completion_tokens;
+      row.cached_prompt_tokens = s.cached_prompt_tokens;
+      row.elapsed_time = s.elapsed_ms;
+      row.is_stream = s.is_stream;
+      row.system_prompt_reset = s.system_prompt_reset;
+      row.model_name = s.model_name;
+      row.content = s.content;
+      if (s.channel_id != 0) row.channel_id = s.channel_id;
+      auto inserted = insert_trusted_row(row, s.retried);
+      if (!inserted) return inserted.error();
+      if (!*inserted) return {};
+    } else if (auto turned = settle_provisional_row(s); !turned) {
+      return turned.error();
+    } else if (!*turned) {
+      return {};
+    }
+    const int64_t delta = s.quota - s.pre_charged;
+    if (auto r =
+            run(db_,
+                "UPDATE users SET quota = quota - ?, used_quota = used_quota + ?, request_count = request_count + 1 "
+                "WHERE id = ?",
+                delta, s.quota, s.user_id);
+        !r)
+      return r;
+    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
+    // A trusted pre-charge wrote nothing, so the token's last use is stamped here.
+    if (s.trusted_row) {
+      if (auto r = run(db_, "UPDATE tokens SET accessed_time = ? WHERE id = ?", unix_now(), s.token_id); !r) return r;
+    }
+    if (s.channel_id != 0 && !db_.in_batch()) {
+      if (auto r = run(db_, kAddChannelQuota, s.quota, s.channel_id); !r) return r;
+    }
+    if (auto r = tx->commit(); !r) return r;
+    // In a batch, channels are locked last, in id order, at its commit (commit_batch).
+    if (s.channel_id != 0 && db_.in_batch()) batch_channel_quota_[s.channel_id] += s.quota;
+    return {};
+  }
+
+  // Whether the provisional row was turned (a second settle, or one after a refund, finds none).
+  Result<bool> settle_provisional_row(const Settlement& s) {
     // Turning the row from provisional into consume is the guard: a second settle (or a settle
     // after a refund) finds nothing to turn and moves no money. Most settles keep the pre-charge's
     // model and channel and leave those indexed columns alone (two pages fewer in the commit).
@@ -578,7 +631,7 @@ class SqlStore final : public Store {
       if (!q) return q.error();
       (*q)->bind_all(kLogConsume, s.quota, s.prompt_tokens, s.completion_tokens, s.elapsed_ms, s.is_stream, s.content,
                      s.cached_prompt_tokens, s.system_prompt_reset, s.log_id, kLogProvisional);
-      if (auto r = (*q)->run(); !r) return r;
+      if (auto r = (*q)->run(); !r) return r.error();
     } else {
       auto q = db_.query(
           "UPDATE logs SET type = ?, quota = ?, prompt_tokens = ?, completion_tokens = ?, elapsed_time = ?, "
@@ -589,30 +642,44 @@ class SqlStore final : public Store {
       (*q)->bind_all(kLogConsume, s.quota, s.prompt_tokens, s.completion_tokens, s.elapsed_ms, s.is_stream,
                      s.model_name, s.content, s.channel_id, s.channel_id, s.cached_prompt_tokens, s.system_prompt_reset,
                      s.log_id, kLogProvisional);
-      if (auto r = (*q)->run(); !r) return r;
+      if (auto r = (*q)->run(); !r) return r.error();
     }
-    if (db_.changes() == 0) return {};
-    const int64_t delta = s.quota - s.pre_charged;
-    if (auto r =
-            run(db_,
-                "UPDATE users SET quota = quota - ?, used_quota = used_quota + ?, request_count = request_count + 1 "
-                "WHERE id = ?",
-                delta, s.quota, s.user_id);
+    return db_.changes() != 0;
+  }
+
+  // The one row of a trusted request. Whether it was written: not when a retry finds that an
+  // earlier attempt's commit went through after all.
+  Result<bool> insert_trusted_row(const Log& row, bool retried) {
+    if (retried) {
+      auto there = select_one<int64_t>(
+          db_, "SELECT id FROM logs WHERE request_id = ? AND token_id = ? AND type = ? LIMIT 1",
+          [](const Statement& st) { return st.column_int64(0); }, row.request_id, row.token_id, kLogConsume);
+      if (!there) return there.error();
+      if (*there) return false;
+    }
+    if (auto r = run(db_, kInsertSettledLog, row.user_id, row.created_at, row.type, row.content, row.username,
+                     row.token_name, row.model_name, row.quota, row.prompt_tokens, row.completion_tokens,
+                     row.channel_id, row.request_id, row.elapsed_time, row.is_stream, row.system_prompt_reset,
+                     row.token_id, node_, row.cached_prompt_tokens);
         !r)
-      return r;
-    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
-    if (s.channel_id != 0 && !db_.in_batch()) {
-      if (auto r = run(db_, kAddChannelQuota, s.quota, s.channel_id); !r) return r;
-    }
-    if (auto r = tx->commit(); !r) return r;
-    // In a batch, channels are locked last, in id order, at its commit (commit_batch).
-    if (s.channel_id != 0 && db_.in_batch()) batch_channel_quota_[s.channel_id] += s.quota;
-    return {};
+      return r.error();
+    return true;
   }
 
   Result<void> refund(const Refund& r) override {
     auto tx = Transaction::begin(db_);
     if (!tx) return tx.error();
+    if (r.trusted_row) {
+      // Nothing was reserved in the database: only the row, at no cost, saying why.
+      Log row = *r.trusted_row;
+      row.type = kLogConsume;
+      row.quota = 0;
+      row.elapsed_time = r.elapsed_ms;
+      row.content = r.content;
+      if (r.channel_id != 0) row.channel_id = r.channel_id;
+      if (auto done = insert_trusted_row(row, false); !done) return done.error();
+      return tx->commit();
+    }
     auto done = refund_row(r.log_id, r.token_id, r.user_id, r.pre_charged, r.elapsed_ms, r.content);
     if (!done) return done.error();
     return tx->commit();

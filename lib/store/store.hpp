@@ -117,7 +117,7 @@ class Store {
   // billing: every money-moving step is one transaction
   // Errors: unauthorized/forbidden for a token or user not usable, insufficient_quota with
   // One API's messages when token or user cannot cover `amount`.
-  virtual Result<int64_t> pre_charge(const PreChargeRequest& r) = 0;  // returns the log id
+  virtual Result<int64_t> pre_charge(const PreChargeRequest& r) = 0;  // the log id; 0 when trusted (r.trust)
   virtual Result<void> settle(const Settlement& s) = 0;
   virtual Result<void> refund(const Refund& r) = 0;
   // Provisional rows left by a killed daemon (this node's: StoreOptions::node_name): refund

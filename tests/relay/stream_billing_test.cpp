@@ -1,6 +1,8 @@
 // The written billing rule (README "What a request costs when things go wrong"), one test per
 // case, through the real daemon, a real SQLite file and a mock upstream on loopback.
 #include <catch2/catch.hpp>
+#include <future>
+#include <thread>
 
 #include "relay/e2e_support.hpp"
 
@@ -165,4 +167,33 @@ TEST_CASE("cached prompt tokens are billed at the cached-input ratio", "[e2e][bi
   REQUIRE(g.daemon.ctl({"option", "set", "CachedInputRatio", R"({"gpt-4o-mini":0})"}).exit_code == 0);
   REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
   CHECK(as_int(last_bill(g), "quota") == 18);  // ceil((200 + 10 × 4) × 0.075)
+}
+
+TEST_CASE("a trusted request (balance over 100x its pre-charge) has no row while it runs, one when it ends",
+          "[e2e][stream][billing]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) { stream_words(r, 3, true, 300); });
+  Gateway g;
+  g.add_channel(mock.base_url());
+  const std::string key = g.add_token(10'000'000);
+
+  auto running =
+      std::async(std::launch::async, [&] { return post_json(g.port(), "/v1/chat/completions", key, chat_body(true)); });
+  for (int i = 0; i < 200 && mock.request_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(mock.request_count() == 1);
+  // Held on the node only: no provisional row, nothing taken from the token yet.
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs") == 0);
+  CHECK(db_int(g.db(), "SELECT remain_quota FROM tokens") == 10'000'000);
+
+  const auto res = running.get();
+  REQUIRE(res.status == 200);
+  CHECK(res.body.find("data: [DONE]") != std::string::npos);
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs") == 1);
+  const auto row = log_row(g, res.header("x-oneapi-request-id"));
+  CHECK(as_int(row, "type") == 2);
+  CHECK(as_int(row, "is_stream") == 1);
+  CHECK(row.at("model_name") == "gpt-4o-mini");
+  CHECK(row.at("token_name") == "test");
+  CHECK(as_int(row, "quota") == expected_quota("gpt-4o-mini", 1, 12, 3, 0));
+  CHECK(token_used(g) == as_int(row, "quota"));
+  CHECK(db_int(g.db(), "SELECT remain_quota FROM tokens") == 10'000'000 - as_int(row, "quota"));
 }

@@ -197,3 +197,33 @@ TEST_CASE("disabled channels are not routed", "[relay][select]") {
   CHECK((*select_channel(s))->channel.id == 3);
   CHECK(s.catalog->models_for_group("default") == std::vector<std::string>{"gpt-4o-mini"});
 }
+
+TEST_CASE("trust ledger: One API's 100x line, less what trusted requests hold", "[relay][billing]") {
+  relay::TrustLedger ledger;
+  // 100 × 10 = 1000: a balance must be above it once this node's holdings are taken off.
+  CHECK(ledger.try_hold(1, 7, 10, 1050, 0, true));  // unlimited token: the user alone decides
+  for (int i = 0; i < 4; ++i) CHECK(ledger.try_hold(1, 7, 10, 1050, 0, true));
+  CHECK_FALSE(ledger.try_hold(1, 7, 10, 1050, 0, true));  // 1050 - 50 is not above 1000
+  CHECK(ledger.try_hold(2, 8, 10, 1050, 0, true));        // another user holds nothing yet
+  ledger.release(1, 7, 10);
+  CHECK(ledger.try_hold(1, 7, 10, 1050, 0, true));
+
+  // A limited token is held against too, across its users' requests.
+  CHECK(ledger.try_hold(3, 9, 10, 1'000'000, 1005, false));
+  CHECK_FALSE(ledger.try_hold(3, 9, 10, 1'000'000, 1005, false));
+  CHECK_FALSE(ledger.try_hold(4, 9, 10, 1'000'000, 1005, false));
+  {
+    // A hold goes back when the request ends, however it ends.
+    relay::TrustHold hold(&ledger, 3, 9, 10);
+  }
+  CHECK(ledger.try_hold(3, 9, 10, 1'000'000, 1005, false));
+  // A free request (amount 0) still needs more than 100.
+  CHECK_FALSE(ledger.try_hold(5, 10, 0, 100, 0, true));
+  CHECK(ledger.try_hold(5, 10, 0, 101, 0, true));
+
+  // While the database refuses writes, nothing is trusted: reservations are refused up front.
+  ledger.writes_failed();
+  CHECK_FALSE(ledger.try_hold(6, 11, 10, 1'000'000, 0, true));
+  ledger.writes_succeeded();
+  CHECK(ledger.try_hold(6, 11, 10, 1'000'000, 0, true));
+}

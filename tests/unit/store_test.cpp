@@ -617,6 +617,99 @@ TEST_CASE("store: settle moves the difference and is applied once", "[store]") {
   }
 }
 
+TEST_CASE("store: a trusted pre-charge writes nothing, and its settle writes the one row", "[store]") {
+  Fixture fx(GENERATE(from_range(test::store_backends())));
+  User u = fx.user(100000);
+  Token t = fx.token(u.id, 50000);
+  Channel c = fx.channel();
+  PreChargeRequest r = fx.pre(t, u, 100, "r", c.id);
+  r.pending.user_id = u.id;
+  r.pending.token_id = t.id;
+  r.pending.created_at = 1700000000;
+  int64_t seen_user = -1, seen_token = -1;
+  bool trusted = true;
+  r.trust = [&](int64_t user_quota, int64_t token_remain, bool unlimited) {
+    seen_user = user_quota;
+    seen_token = token_remain;
+    CHECK_FALSE(unlimited);
+    return trusted;
+  };
+
+  SECTION("trusted: the balances are read, nothing moves until settle") {
+    CHECK(ok(fx.db->pre_charge(r)) == 0);
+    CHECK(seen_user == 100000);
+    CHECK(seen_token == 50000);
+    CHECK(fx.all_logs().empty());
+    CHECK(ok(fx.db->get_token(t.id)).remain_quota == 50000);
+    CHECK(ok(fx.db->get_user(u.id)).quota == 100000);
+
+    Settlement st = fx.settlement(0, t, u, c.id, 0, 150);
+    st.trusted_row = r.pending;
+    st.cached_prompt_tokens = 3;
+    ok(fx.db->settle(st));
+    Token t2 = ok(fx.db->get_token(t.id));
+    CHECK(t2.remain_quota == 49850);
+    CHECK(t2.used_quota == 150);
+    CHECK(t2.accessed_time > 0);
+    User u2 = ok(fx.db->get_user(u.id));
+    CHECK(u2.quota == 99850);
+    CHECK(u2.used_quota == 150);
+    CHECK(u2.request_count == 1);
+    CHECK(ok(fx.db->get_channel(c.id)).used_quota == 150);
+    REQUIRE(fx.all_logs().size() == 1);
+    Log l = fx.log_of("r");
+    CHECK(l.type == static_cast<int>(LogType::consume));
+    CHECK(l.quota == 150);
+    CHECK(l.prompt_tokens == 11);
+    CHECK(l.completion_tokens == 22);
+    CHECK(l.cached_prompt_tokens == 3);
+    CHECK(l.elapsed_time == 333);
+    CHECK(l.created_at == 1700000000);
+    CHECK(l.username == u.username);
+    CHECK(l.token_name == t.name);
+    CHECK(l.token_id == t.id);
+    CHECK(l.channel_id == c.id);
+    CHECK(l.content == "model ratio 15");
+
+    // A retry after a commit that went through unseen: not written or charged twice.
+    st.retried = true;
+    ok(fx.db->settle(st));
+    CHECK(fx.all_logs().size() == 1);
+    CHECK(ok(fx.db->get_token(t.id)).remain_quota == 49850);
+    CHECK(ok(fx.db->get_user(u.id)).request_count == 1);
+  }
+  SECTION("trusted, then refunded: one row at no cost, saying why") {
+    CHECK(ok(fx.db->pre_charge(r)) == 0);
+    Refund rf;
+    rf.token_id = t.id;
+    rf.user_id = u.id;
+    rf.channel_id = c.id;
+    rf.elapsed_ms = 12;
+    rf.content = "refunded: upstream answered 500";
+    rf.trusted_row = r.pending;
+    ok(fx.db->refund(rf));
+    REQUIRE(fx.all_logs().size() == 1);
+    Log l = fx.log_of("r");
+    CHECK(l.type == static_cast<int>(LogType::consume));
+    CHECK(l.quota == 0);
+    CHECK(l.content == "refunded: upstream answered 500");
+    CHECK(ok(fx.db->get_token(t.id)).remain_quota == 50000);
+    CHECK(ok(fx.db->get_user(u.id)).quota == 100000);
+  }
+  SECTION("not trusted: the provisional row and the reservation, as without a trust rule") {
+    trusted = false;
+    const int64_t id = ok(fx.db->pre_charge(r));
+    CHECK(id > 0);
+    CHECK(fx.log_of("r").type == static_cast<int>(LogType::provisional));
+    CHECK(ok(fx.db->get_token(t.id)).remain_quota == 49900);
+  }
+  SECTION("a token or user that fails a check is refused before trust is asked") {
+    r.amount = 200000;
+    CHECK(err(fx.db->pre_charge(r)).code == "pre_consume_token_quota_failed");
+    CHECK(seen_user == -1);
+  }
+}
+
 TEST_CASE("store: refund restores exactly and is applied once", "[store]") {
   Fixture fx(GENERATE(from_range(test::store_backends())));
   User u = fx.user(1000);
