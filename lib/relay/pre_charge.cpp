@@ -7,13 +7,11 @@
 
 namespace oneapi::relay {
 
-namespace {
-// The request's log row as it starts: provisional until settled, or a trusted request's only row.
-store::Log starting_row(const RelayState& s) {
+store::Log starting_row(const RelayState& s, int64_t created_at) {
   store::Log row;
   row.user_id = s.user->id;
   row.token_id = s.token->id;
-  row.created_at = unix_now();
+  row.created_at = created_at;
   row.username = s.user->username;
   row.token_name = s.token->name;
   row.model_name = s.model;
@@ -23,7 +21,6 @@ store::Log starting_row(const RelayState& s) {
   row.content = "pending";
   return row;
 }
-}  // namespace
 
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
   store::PreChargeRequest r;
@@ -32,7 +29,8 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   const int64_t amount =
       billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
   r.amount = amount;
-  r.pending = starting_row(s);
+  const int64_t now = unix_now();
+  r.pending = starting_row(s, now);
   TokenFlights* flights = s.flights;
   TrustLedger* ledger = s.trust;
   // Set on the store thread when the ledger holds the amount; read here once the job is back.
@@ -70,7 +68,7 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   }
   if (*log_id == 0) {  // trusted: held on this node, nothing written
     s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
-    s.trusted_row = starting_row(s);
+    s.trusted_at = now;
     s.pre_charged_channel_id = s.channel->channel.id;
     co_return Result<void>{};
   }

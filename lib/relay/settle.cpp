@@ -4,6 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <memory>
+#include <utility>
 
 #include "relay/steps.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -58,8 +59,7 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
   auto wait = std::chrono::milliseconds(100);
   const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
-  st.trusted_row = std::move(s.trusted_row);
-  s.trusted_row.reset();
+  if (s.trusted_at != 0) st.trusted_row = starting_row(s, std::exchange(s.trusted_at, 0));
   for (int attempt = 0;; ++attempt) {
     st.retried = attempt > 0;
     auto job = [st, flights = s.flights, counted](store::Store& db) {
@@ -101,10 +101,9 @@ Error settle_failed(const Error& why) {
 }
 
 boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, const Error& why) {
-  if (s.log_id == 0 && !s.trusted_row) co_return;
+  if (s.log_id == 0 && s.trusted_at == 0) co_return;
   store::Refund rf;
-  rf.trusted_row = std::move(s.trusted_row);
-  s.trusted_row.reset();
+  if (s.trusted_at != 0) rf.trusted_row = starting_row(s, std::exchange(s.trusted_at, 0));
   rf.log_id = s.log_id;
   rf.token_id = s.token->id;
   rf.user_id = s.user->id;

@@ -182,8 +182,9 @@ struct RelayState {
   int64_t log_id = 0;
   int64_t pre_charged_channel_id = 0;  // the channel the provisional row names
   TrustLedger* trust = nullptr;
-  // Trusted (One API's trust rule): no provisional row; settle or refund writes this one.
-  std::optional<store::Log> trusted_row;
+  // Trusted (One API's trust rule): when (unix time). No provisional row: settle or refund writes
+  // the row, made then from this state (a held stream keeps no copy of it).
+  int64_t trusted_at = 0;
   TrustHold trust_hold;
 
   // metrics: time spent waiting on the upstream (response heads and bodies), and what settle charged
@@ -206,6 +207,8 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
 // 5. Reserve quota and write the provisional log row, in one transaction; or, trusted, hold it
 // on this node only and write nothing.
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
+// The request's log row as it starts: provisional until settled, or a trusted request's only row.
+store::Log starting_row(const RelayState& s, int64_t created_at);
 // 6a. The channel's forced system prompt: the body to send instead of the client's, or nullopt.
 std::optional<nlohmann::json> apply_system_prompt(RelayState& s);
 // 6. Convert and send; on an upstream error status, the error (with retryable set).
