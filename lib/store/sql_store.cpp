@@ -91,22 +91,25 @@ constexpr const char* kInsertSettledLog =
     "completion_tokens, channel, request_id, elapsed_time, is_stream, system_prompt_reset, token_id, node, "
     "cached_prompt_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-// Moves a delta (may be negative; bound to all four parameters but the last, the token id) from
-// a token's remaining quota into its used quota. Only limited tokens have their remaining quota
-// and "exhausted" status follow it; the CASEs read the row's old values.
+// Moves a delta (may be negative; bound to the first four parameters) from a token's remaining
+// quota into its used quota, and stamps accessed_time unless the next two parameters are 0. Only
+// limited tokens have their remaining quota and "exhausted" status follow it; the CASEs read the
+// row's old values.
 constexpr const char* kTokenApplyDelta = R"(UPDATE tokens SET
   status = CASE
     WHEN unlimited_quota = 0 AND status = 1 AND remain_quota - ? <= 0 THEN 4
     WHEN unlimited_quota = 0 AND status = 4 AND remain_quota - ? > 0 THEN 1
     ELSE status END,
   remain_quota = CASE WHEN unlimited_quota = 0 THEN remain_quota - ? ELSE remain_quota END,
-  used_quota = used_quota + ?
+  used_quota = used_quota + ?,
+  accessed_time = CASE WHEN ? = 0 THEN accessed_time ELSE ? END
 WHERE id = ?)";
 
 constexpr const char* kAddChannelQuota = "UPDATE channels SET used_quota = used_quota + ? WHERE id = ?";
 
-Result<void> token_apply_delta(Db& db, int64_t token_id, int64_t delta) {
-  return run(db, kTokenApplyDelta, delta, delta, delta, delta, token_id);
+// `accessed_at` 0 leaves the token's last use as it was.
+Result<void> token_apply_delta(Db& db, int64_t token_id, int64_t delta, int64_t accessed_at = 0) {
+  return run(db, kTokenApplyDelta, delta, delta, delta, delta, accessed_at, accessed_at, token_id);
 }
 
 std::string strip_sk(std::string key) {
@@ -605,11 +608,8 @@ class SqlStore final : public Store {
                 delta, s.quota, s.user_id);
         !r)
       return r;
-    if (auto r = token_apply_delta(db_, s.token_id, delta); !r) return r;
     // A trusted pre-charge wrote nothing, so the token's last use is stamped here.
-    if (s.trusted_row) {
-      if (auto r = run(db_, "UPDATE tokens SET accessed_time = ? WHERE id = ?", unix_now(), s.token_id); !r) return r;
-    }
+    if (auto r = token_apply_delta(db_, s.token_id, delta, s.trusted_row ? unix_now() : 0); !r) return r;
     if (s.channel_id != 0 && !db_.in_batch()) {
       if (auto r = run(db_, kAddChannelQuota, s.quota, s.channel_id); !r) return r;
     }
