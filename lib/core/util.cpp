@@ -64,20 +64,31 @@ std::string new_token_key() {
 }
 
 std::string new_request_id() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-  unsigned char rnd[8];
-  random_bytes(rnd, sizeof rnd);
-  std::string out(buf);
-  char msbuf[8];
-  std::snprintf(msbuf, sizeof msbuf, "%03d", static_cast<int>(ms % 1000));
-  out += msbuf;
-  for (unsigned char b : rnd) out.push_back(static_cast<char>('0' + b % 10));
+  // This runs on every request, so each thread formats the time once a second and draws its
+  // random digits from the CSPRNG 64 ids at a time.
+  thread_local std::time_t formatted_second = -1;
+  thread_local char second[16];
+  thread_local unsigned char pool[512];
+  thread_local size_t pool_used = sizeof pool;
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  if (t != formatted_second) {
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    std::strftime(second, sizeof second, "%Y%m%d%H%M%S", &tm);
+    formatted_second = t;
+  }
+  if (pool_used == sizeof pool) {
+    random_bytes(pool, sizeof pool);
+    pool_used = 0;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::string out(second);
+  out.push_back(static_cast<char>('0' + ms / 100));
+  out.push_back(static_cast<char>('0' + ms / 10 % 10));
+  out.push_back(static_cast<char>('0' + ms % 10));
+  for (size_t i = 0; i < 8; ++i) out.push_back(static_cast<char>('0' + pool[pool_used + i] % 10));
+  pool_used += 8;
   return out;
 }
 

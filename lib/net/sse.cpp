@@ -2,18 +2,35 @@
 
 namespace oneapi::net {
 
+namespace {
+
+// The first '\r' or '\n' at or after `from`, or npos. (find_first_of searches its set per byte.)
+size_t find_eol(std::string_view s, size_t from) {
+  for (size_t i = from; i < s.size(); ++i)
+    if (s[i] == '\n' || s[i] == '\r') return i;
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 void SseDecoder::feed(std::string_view bytes, std::vector<SseEvent>& out) {
-  buffer_.append(bytes);
+  // Lines are read straight from `bytes`; only a line split across reads is copied and kept.
+  const bool carried = !buffer_.empty();
+  if (carried) buffer_.append(bytes);
+  const std::string_view input = carried ? std::string_view(buffer_) : bytes;
   size_t start = 0;
   for (;;) {
-    size_t eol = buffer_.find_first_of("\r\n", start);
-    if (eol == std::string::npos) break;
+    size_t eol = find_eol(input, start);
+    if (eol == std::string_view::npos) break;
     // "\r" at the very end may be the first half of "\r\n": wait for the next byte.
-    if (buffer_[eol] == '\r' && eol + 1 == buffer_.size()) break;
-    take_line(std::string_view(buffer_).substr(start, eol - start), out);
-    start = eol + ((buffer_[eol] == '\r' && buffer_[eol + 1] == '\n') ? 2 : 1);
+    if (input[eol] == '\r' && eol + 1 == input.size()) break;
+    take_line(input.substr(start, eol - start), out);
+    start = eol + ((input[eol] == '\r' && input[eol + 1] == '\n') ? 2 : 1);
   }
-  buffer_.erase(0, start);
+  if (carried)
+    buffer_.erase(0, start);
+  else
+    buffer_.assign(input.substr(start));
 }
 
 void SseDecoder::take_line(std::string_view line, std::vector<SseEvent>& out) {
@@ -55,6 +72,11 @@ bool SseDecoder::finish(SseEvent& out) {
 std::string sse_encode(std::string_view data, std::string_view event) {
   std::string out;
   out.reserve(data.size() + 16 + event.size());
+  sse_append(out, data, event);
+  return out;
+}
+
+void sse_append(std::string& out, std::string_view data, std::string_view event) {
   if (!event.empty()) {
     out += "event: ";
     out += event;
@@ -63,7 +85,6 @@ std::string sse_encode(std::string_view data, std::string_view event) {
   out += "data: ";
   out += data;
   out += "\n\n";
-  return out;
 }
 
 }  // namespace oneapi::net

@@ -27,5 +27,7 @@ class SseDecoder {
 
 // "data: <payload>\n\n" (with an "event:" line when event is non-empty).
 std::string sse_encode(std::string_view data, std::string_view event = {});
+// The same, appended to `out`.
+void sse_append(std::string& out, std::string_view data, std::string_view event = {});
 
 }  // namespace oneapi::net

@@ -92,7 +92,21 @@ TEST_CASE("SSE decoder: fields, comments, CRLF, multi-line data, split anywhere"
     REQUIRE(events[1].data == whole[1].data);
     REQUIRE(tail.data == "tail");
   }
+  // A byte at a time: every line is carried over reads.
+  net::SseDecoder bytewise;
+  std::vector<net::SseEvent> events;
+  for (char c : t) bytewise.feed(std::string_view(&c, 1), events);
+  net::SseEvent tail;
+  REQUIRE(bytewise.finish(tail));
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].event == "delta");
+  CHECK(events[0].data == "{\"a\":1}");
+  CHECK(events[1].data == "no-space\nsecond line");
+  CHECK(tail.data == "tail");
   CHECK(net::sse_encode("x", "ping") == "event: ping\ndata: x\n\n");
+  std::string appended = "a";
+  net::sse_append(appended, "y");
+  CHECK(appended == "adata: y\n\n");
 }
 
 TEST_CASE("client and server: round trip and keep-alive reuse", "[net]") {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/channel_types.hpp"
+#include "core/json_view.hpp"
 #include "net/sse.hpp"
 #include "relay/formats/responses.hpp"
 
@@ -13,50 +14,68 @@ namespace {
 
 using nlohmann::json;
 
-// A non-negative integer member, or `fallback` when it is missing or not a number.
-int64_t count_of(const json& obj, const char* key, int64_t fallback = 0) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return fallback;
-  const double v = it->get<double>();
+// A non-negative count, or `fallback` when the member is missing or not a number.
+int64_t count_of(std::string_view value, int64_t fallback = 0) {
+  if (jsonview::kind(value) != jsonview::Kind::number) return fallback;
+  const double v = jsonview::number(value);
   return v > 0 ? static_cast<int64_t>(v) : 0;
 }
 
-std::optional<Usage> usage_from(const json& j) {
-  auto it = j.find("usage");
-  if (it == j.end() || !it->is_object()) return std::nullopt;
+// The "usage" member's text (from a scan) as usage; nullopt when it is missing or not an object.
+std::optional<Usage> usage_from(std::string_view usage) {
+  std::string_view f[5];
+  if (jsonview::kind(usage) != jsonview::Kind::object ||
+      !jsonview::scan_object(
+          usage,
+          {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "prompt_cache_hit_tokens"},
+          f))
+    return std::nullopt;
   Usage u;
-  u.prompt_tokens = count_of(*it, "prompt_tokens");
-  u.completion_tokens = count_of(*it, "completion_tokens");
-  u.total_tokens = count_of(*it, "total_tokens", u.prompt_tokens + u.completion_tokens);
+  u.prompt_tokens = count_of(f[0]);
+  u.completion_tokens = count_of(f[1]);
+  u.total_tokens = count_of(f[2], u.prompt_tokens + u.completion_tokens);
   // OpenAI: prompt_tokens_details.cached_tokens; DeepSeek: prompt_cache_hit_tokens.
-  if (auto d = it->find("prompt_tokens_details"); d != it->end() && d->is_object())
-    u.cached_prompt_tokens = count_of(*d, "cached_tokens");
-  if (u.cached_prompt_tokens == 0) u.cached_prompt_tokens = count_of(*it, "prompt_cache_hit_tokens");
+  std::string_view cached;
+  if (jsonview::kind(f[3]) == jsonview::Kind::object && jsonview::scan_object(f[3], {"cached_tokens"}, &cached))
+    u.cached_prompt_tokens = count_of(cached);
+  if (u.cached_prompt_tokens == 0) u.cached_prompt_tokens = count_of(f[4]);
   u.cached_prompt_tokens = std::min(u.cached_prompt_tokens, u.prompt_tokens);
   return u;
 }
 
-// Generated text in a response or chunk: message/delta content, tool-call arguments, or text.
-void append_choice_text(const json& choices, std::string& out) {
-  if (!choices.is_array()) return;
-  for (const auto& c : choices) {
-    if (!c.is_object()) continue;
-    if (auto t = c.find("text"); t != c.end() && t->is_string()) out += t->get_ref<const std::string&>();
-    for (const char* key : {"message", "delta"}) {
-      auto m = c.find(key);
-      if (m == c.end() || !m->is_object()) continue;
-      if (auto ct = m->find("content"); ct != m->end() && ct->is_string()) out += ct->get_ref<const std::string&>();
-      if (auto rc = m->find("reasoning_content"); rc != m->end() && rc->is_string())
-        out += rc->get_ref<const std::string&>();
-      if (auto tc = m->find("tool_calls"); tc != m->end() && tc->is_array())
-        for (const auto& call : *tc)
-          if (call.is_object() && call.contains("function") && call["function"].is_object()) {
-            const auto& f = call["function"];
-            if (auto n = f.find("name"); n != f.end() && n->is_string()) out += n->get_ref<const std::string&>();
-            if (auto a = f.find("arguments"); a != f.end() && a->is_string()) out += a->get_ref<const std::string&>();
-          }
+void append_if_string(std::string_view value, std::string& out) {
+  if (jsonview::kind(value) == jsonview::Kind::string) jsonview::append_string(value, out);
+}
+
+// Generated text in a response or chunk's "choices" (from a scan): message/delta content,
+// reasoning, tool-call names and arguments, or text. Sets `finished` when a choice has a finish
+// reason.
+void append_choice_text(std::string_view choices, std::string& out, bool* finished = nullptr) {
+  jsonview::for_each_element(choices, [&](std::string_view choice) {
+    std::string_view c[4];  // text, message, delta, finish_reason
+    if (jsonview::kind(choice) != jsonview::Kind::object ||
+        !jsonview::scan_object(choice, {"text", "message", "delta", "finish_reason"}, c))
+      return;
+    append_if_string(c[0], out);
+    if (finished && jsonview::kind(c[3]) == jsonview::Kind::string) *finished = true;
+    for (std::string_view m : {c[1], c[2]}) {
+      std::string_view f[3];  // content, reasoning_content, tool_calls
+      if (jsonview::kind(m) != jsonview::Kind::object ||
+          !jsonview::scan_object(m, {"content", "reasoning_content", "tool_calls"}, f))
+        continue;
+      append_if_string(f[0], out);
+      append_if_string(f[1], out);
+      jsonview::for_each_element(f[2], [&](std::string_view call) {
+        std::string_view function, g[2];
+        if (jsonview::kind(call) != jsonview::Kind::object || !jsonview::scan_object(call, {"function"}, &function) ||
+            jsonview::kind(function) != jsonview::Kind::object ||
+            !jsonview::scan_object(function, {"name", "arguments"}, g))
+          return;
+        append_if_string(g[0], out);
+        append_if_string(g[1], out);
+      });
     }
-  }
+  });
 }
 
 class OpenAiStreamDecoder final : public StreamDecoder {
@@ -84,29 +103,25 @@ class OpenAiStreamDecoder final : public StreamDecoder {
       summary_.done_seen = true;
       return;
     }
-    auto j = json::parse(e.data, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {  // not ours to judge: pass it on unchanged
-      out += net::sse_encode(e.data);
+    std::string_view m[2];                                          // usage, choices
+    if (!jsonview::scan_object(e.data, {"usage", "choices"}, m)) {  // not ours to judge: pass it on unchanged
+      net::sse_append(out, e.data);
       return;
     }
-    auto usage = usage_from(j);
+    auto usage = usage_from(m[0]);
     if (usage) summary_.usage = usage;
-    auto choices = j.find("choices");
-    bool has_choices = choices != j.end() && choices->is_array() && !choices->empty();
-    if (has_choices) {
-      append_choice_text(*choices, summary_.completion_text);
-      // Some compatible providers end with a finish reason and no [DONE]: that is complete too.
-      for (const auto& c : *choices)
-        if (c.is_object() && c.contains("finish_reason") && c["finish_reason"].is_string()) summary_.done_seen = true;
-    }
+    const bool has_choices = jsonview::non_empty_array(m[1]);
+    // Some compatible providers end with a finish reason and no [DONE]: that is complete too.
+    if (has_choices) append_choice_text(m[1], summary_.completion_text, &summary_.done_seen);
     if (!has_choices && !usage) return;  // Azure sends empty chunks; One API drops them
     if (usage && !client_wants_usage_) {
       if (!has_choices) return;  // the usage-only chunk the client did not ask for
-      j.erase("usage");
-      out += net::sse_encode(j.dump());
+      auto j = json::parse(e.data, nullptr, false);
+      if (j.is_object()) j.erase("usage");
+      net::sse_append(out, j.is_object() ? j.dump() : e.data);
       return;
     }
-    out += net::sse_encode(e.data);
+    net::sse_append(out, e.data);
   }
 
   bool client_wants_usage_;
@@ -272,16 +287,16 @@ std::string request_body(const AdaptorContext& ctx, const json& body, std::strin
 
 Result<ParsedResponse> parse_openai_response(std::string body) {
   ParsedResponse p;
-  auto j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
+  std::string_view m[2];  // usage, choices
+  if (!jsonview::scan_object(body, {"usage", "choices"}, m)) {
     Error e = Error::make(ErrorKind::upstream_error, "upstream returned a response that is not JSON",
                           "unmarshal_response_body_failed");
     e.status = 502;
     return e;
   }
-  p.usage = usage_from(j);
-  if (auto c = j.find("choices"); c != j.end()) append_choice_text(*c, p.completion_text);
-  p.body = std::move(body);
+  p.usage = usage_from(m[0]);
+  append_choice_text(m[1], p.completion_text);
+  p.body = std::move(body);  // the views above point into it: read nothing after this
   return p;
 }
 

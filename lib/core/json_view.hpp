@@ -1,0 +1,69 @@
+#pragma once
+// A read-only look into JSON text for the relay's hot path: what a response or a stream chunk
+// needs (is it JSON, its usage, its generated text) without building a document. A document
+// (nlohmann) costs an allocation per member and a copy of every string; on the relay's answers
+// that was a fifth of the I/O thread's instructions, and most of a stream's.
+//
+// Like Go's encoding/json (One API), strings may hold any bytes but control characters: invalid
+// UTF-8 and lone surrogates are read, not refused.
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace oneapi::jsonview {
+
+enum class Kind { invalid, object, array, string, number, boolean, null };
+
+// The kind of the value at the start of `value` (after whitespace); `invalid` when it is empty.
+// Judged by the first character only: use it on text a scan has already accepted.
+Kind kind(std::string_view value);
+
+// The end of the one JSON value starting at `p` (after whitespace), or nullptr when the text from
+// `p` is not a valid value.
+const char* skip_value(const char* p, const char* end);
+
+// Reads `text` as exactly one JSON object, whitespace around it allowed, in one pass. False when it
+// is anything else. Otherwise out[i] is the raw text of the member named keys[i] (the last one when
+// a name repeats, as a document keeps it), or empty when there is none.
+bool scan_object(std::string_view text, std::initializer_list<std::string_view> keys, std::string_view* out);
+
+// Calls f(element_text) for each element of `array`, a valid JSON array (from a scan). False when
+// it is not an array.
+template <class F>
+bool for_each_element(std::string_view array, F&& f);
+
+// Whether `array` (from a scan) is an array with at least one element.
+bool non_empty_array(std::string_view array);
+
+// Appends the decoded value of `string`, a valid JSON string with its quotes (from a scan).
+void append_string(std::string_view string, std::string& out);
+
+// The value of a JSON number (from a scan); 0 for anything else.
+double number(std::string_view number);
+
+// ---- implementation of the template ----------------------------------------------------------
+
+namespace detail {
+const char* skip_ws(const char* p, const char* end);
+}
+
+template <class F>
+bool for_each_element(std::string_view array, F&& f) {
+  const char* end = array.data() + array.size();
+  const char* p = detail::skip_ws(array.data(), end);
+  if (p == end || *p != '[') return false;
+  p = detail::skip_ws(p + 1, end);
+  if (p != end && *p == ']') return true;
+  while (p != end) {
+    const char* value_end = skip_value(p, end);
+    if (!value_end) return false;
+    f(std::string_view(p, static_cast<size_t>(value_end - p)));
+    p = detail::skip_ws(value_end, end);
+    if (p == end || *p != ',') break;
+    p = detail::skip_ws(p + 1, end);
+  }
+  return true;
+}
+
+}  // namespace oneapi::jsonview
