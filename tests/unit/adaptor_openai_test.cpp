@@ -158,3 +158,50 @@ TEST_CASE("every registered channel type resolves to an adaptor", "[adaptor]") {
   CHECK(default_base_url(1) == "https://api.openai.com");
   CHECK(default_base_url(36) == "https://api.deepseek.com");
 }
+
+TEST_CASE("OpenAI answers: every kind of generated text, cached tokens, odd chunks", "[adaptor][openai]") {
+  AdaptorContext ctx;
+  const std::string body =
+      R"({"choices":[{"text":"A\u00e9"},{"message":{"content":"B\n","reasoning_content":"C",)"
+      R"("tool_calls":[{"function":{"name":"f","arguments":"{\"x\":1}"}},{"type":"x"}]}},7],)"
+      R"("usage":{"prompt_tokens":10,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":3}}})";
+  auto p = adaptors::openai::instance().parse_response(ctx, body);
+  REQUIRE(p);
+  CHECK(p->completion_text ==
+        "A\xc3\xa9"
+        "B\nCf{\"x\":1}");
+  REQUIRE(p->usage);
+  CHECK(p->usage->total_tokens == 14);  // missing: prompt + completion
+  CHECK(p->usage->cached_prompt_tokens == 3);
+  auto deepseek = adaptors::openai::instance().parse_response(
+      ctx, R"({"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":1,"prompt_cache_hit_tokens":99}})");
+  REQUIRE(deepseek);
+  CHECK(deepseek->usage->cached_prompt_tokens == 10);  // never more than the prompt
+  auto no_usage = adaptors::openai::instance().parse_response(ctx, R"({"choices":[],"usage":null})");
+  REQUIRE(no_usage);
+  CHECK_FALSE(no_usage->usage);
+  for (const char* bad : {"", "[]", R"({"choices":[})", R"({"a":1} {)"})
+    CHECK_FALSE(adaptors::openai::instance().parse_response(ctx, bad));
+
+  ctx.client_wants_usage = false;
+  auto d = adaptors::openai::instance().new_stream_decoder(ctx);
+  std::string out;
+  d->feed("data: not json\n\n", out);                                                        // passed on unchanged
+  d->feed("data: {\"choices\":[]}\n\n", out);                                                // empty: dropped
+  d->feed("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n", out);  // passed on
+  CHECK(out == "data: not json\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"usage\":null}\n\n");
+  out.clear();
+  // Usage riding on the last content chunk, which the client did not ask for: the chunk goes on
+  // without it. A finish reason and no [DONE] still ends the stream complete.
+  d->feed(
+      R"(data: {"choices":[{"delta":{"content":"y"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"completion_tokens":2}})"
+      "\n\n",
+      out);
+  auto s = d->finish(out);
+  CHECK(out.find("usage") == std::string::npos);
+  CHECK(out.find("\"finish_reason\":\"stop\"") != std::string::npos);
+  CHECK(s.done_seen);
+  CHECK(s.completion_text == "xy");
+  REQUIRE(s.usage);
+  CHECK(s.usage->completion_tokens == 2);
+}
