@@ -27,6 +27,31 @@ Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reporte
   return u;
 }
 
+namespace {
+
+// One API's note on the log row. Formatted once per price: most requests repeat the last one.
+const std::string& price_note(const billing::Price& price, bool cached) {
+  struct Note {
+    double model = -1, completion = -1, group = -1, cached_input = -1;
+    bool cached = false;
+    std::string text;
+  };
+  thread_local Note last;
+  if (last.model == price.model_ratio && last.completion == price.completion_ratio && last.group == price.group_ratio &&
+      last.cached == cached && (!cached || last.cached_input == price.cached_input_ratio))
+    return last.text;
+  char content[200];
+  int n = std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
+                        price.model_ratio, price.completion_ratio, price.group_ratio);
+  if (cached && n > 0 && static_cast<size_t>(n) < sizeof content)
+    std::snprintf(content + n, sizeof content - static_cast<size_t>(n), ", cached input ratio %.4g",
+                  price.cached_input_ratio);
+  last = Note{price.model_ratio, price.completion_ratio, price.group_ratio, price.cached_input_ratio, cached, content};
+  return last.text;
+}
+
+}  // namespace
+
 boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor& store, const Usage& usage) {
   store::Settlement st;
   st.log_id = s.log_id;
@@ -44,19 +69,13 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
   st.is_stream = s.stream;
   st.system_prompt_reset = s.system_prompt_reset;
   st.model_name = s.model;
-  char content[200];
-  int n = std::snprintf(content, sizeof content, "model ratio %.4g, completion ratio %.4g, group ratio %.4g",
-                        s.price.model_ratio, s.price.completion_ratio, s.price.group_ratio);
-  if (usage.cached_prompt_tokens > 0 && n > 0 && static_cast<size_t>(n) < sizeof content)
-    std::snprintf(content + n, sizeof content - static_cast<size_t>(n), ", cached input ratio %.4g",
-                  s.price.cached_input_ratio);
-  st.content = content;
+  st.content = price_note(s.price, usage.cached_prompt_tokens > 0);
   const int64_t quota = st.quota;
   // A database that is briefly away (a server restart, a lost connection) gets a few seconds:
   // settling is idempotent (it only turns a provisional row), and the answer is already paid for
   // upstream. The in-flight count drops once, whichever attempt runs first.
   auto counted = std::make_shared<bool>(false);
-  Result<void> r = Error::make(ErrorKind::internal, "settle was not attempted");
+  Result<void> r;  // the loop below runs at least once
   auto wait = std::chrono::milliseconds(100);
   const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
   if (s.trusted_at != 0) st.trusted_row = starting_row(s, std::exchange(s.trusted_at, 0));
