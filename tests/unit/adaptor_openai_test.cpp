@@ -205,3 +205,25 @@ TEST_CASE("OpenAI answers: every kind of generated text, cached tokens, odd chun
   REQUIRE(s.usage);
   CHECK(s.usage->completion_tokens == 2);
 }
+
+TEST_CASE("OpenAI request: a stream's include_usage is added to the client's bytes, or merged", "[adaptor][openai]") {
+  auto c = channel(1, "http://h");
+  AdaptorContext ctx;
+  ctx.channel = &c;
+  ctx.request_path = "/v1/chat/completions";
+  ctx.stream = true;
+  const std::string raw = "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"}\"}]} \n";
+  auto r = adaptors::openai::instance().build_request(ctx, json::parse(raw), raw);
+  REQUIRE(r);
+  CHECK(r->body.starts_with(raw.substr(0, raw.find_last_of('}'))));  // the client's bytes, in order
+  auto body = json::parse(r->body);
+  CHECK(body["stream_options"]["include_usage"] == true);
+  CHECK(body["messages"][0]["content"] == "}");
+  CHECK(body.size() == 4);
+  // Options of its own: merged in the document, the client's other options kept.
+  const std::string with_options = R"({"model":"m","stream":true,"stream_options":{"include_usage":false,"x":1}})";
+  auto merged =
+      json::parse(adaptors::openai::instance().build_request(ctx, json::parse(with_options), with_options)->body);
+  CHECK(merged["stream_options"]["include_usage"] == true);
+  CHECK(merged["stream_options"]["x"] == 1);
+}

@@ -279,6 +279,21 @@ Error parse_upstream_error(int status, std::string_view body) {
 
 std::string request_body(const AdaptorContext& ctx, const json& body, std::string_view raw_body, bool ask_for_usage) {
   if (!ctx.model_mapped && !ask_for_usage) return std::string(raw_body);
+  // The common stream: include_usage to add and no stream_options yet. Spliced into the bytes,
+  // which costs a copy, where the document costs a copy of every member and a serialisation.
+  std::string_view options;
+  if (!ctx.model_mapped && jsonview::scan_object(raw_body, {"stream_options"}, &options) && options.empty()) {
+    const size_t close = raw_body.find_last_of('}');
+    const std::string_view head = raw_body.substr(0, close);
+    const size_t last = head.find_last_not_of(" \t\r\n");
+    std::string out;
+    out.reserve(raw_body.size() + 40);
+    out.append(head);
+    if (last != std::string_view::npos && head[last] != '{') out += ',';
+    out += R"("stream_options":{"include_usage":true})";
+    out.append(raw_body.substr(close));
+    return out;
+  }
   json out = body;
   if (ctx.model_mapped) out["model"] = ctx.upstream_model;
   if (ask_for_usage) out["stream_options"]["include_usage"] = true;
