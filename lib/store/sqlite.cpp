@@ -106,9 +106,18 @@ void Db::close() {
 }
 
 Result<void> Db::open(const std::string& path) {
-  // SQLite counts every allocation under a global mutex unless told not to, and nothing here reads
-  // the counts. The setting must come before SQLite initialises: before the first connection.
-  [[maybe_unused]] static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  // Process-wide settings, which must come before SQLite initialises: before the first connection.
+  [[maybe_unused]] static const bool configured = [] {
+    // SQLite counts every allocation under a global mutex unless told not to; nothing reads them.
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    // A batch runs each job in a savepoint, whose journal (the pages it changes, as they were)
+    // spilled to a temporary file past 64 KiB: a settle changes about 16 pages, so every request
+    // cost some 17 write calls at c=64. Kept in memory up to 128 KiB; a larger one (a big change in
+    // one statement) still goes to disk. (With a limit above 128 KiB, SQLite 3.40 fails that spill
+    // with "database or disk is full"; group_commit_test spills at this one.)
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 128 << 10);
+    return true;
+  }();
   close();
   sqlite3* db = nullptr;
   // NOMUTEX: one thread at a time (the store executor) uses a connection.

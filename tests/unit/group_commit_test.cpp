@@ -61,6 +61,41 @@ TEST_CASE("a batch keeps committed savepoints and drops rolled-back ones", "[uni
   CHECK(count_rows(db, "v = 'dropped'") == 0);
 }
 
+TEST_CASE("a savepoint whose journal outgrows memory still rolls back whole", "[unit][store][batch]") {
+  // Savepoint journals stay in memory up to 4 MiB a connection; past that they spill to a file.
+  test::TempDir dir;
+  sqlite::Db db;
+  REQUIRE(db.open(dir.file("spill.db")));
+  {  // as the store runs it: in WAL mode every page a savepoint changes goes to its journal
+    auto q = db.query("PRAGMA journal_mode=WAL");
+    REQUIRE(q);
+    REQUIRE((*q)->step());
+  }
+  REQUIRE(db.exec("CREATE TABLE t (v TEXT)"));
+  REQUIRE(
+      db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+              "INSERT INTO t (v) SELECT 'old ' || printf('%.3000d', i) FROM n"));  // about 9 MB
+  REQUIRE(db.begin_batch());
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "kept");
+    REQUIRE(tx->commit());
+  }
+  {
+    auto tx = sqlite::Transaction::begin(db);  // every page changed, then rolled back
+    REQUIRE(tx);
+    auto updated = db.exec("UPDATE t SET v = 'new ' || substr(v, 5) WHERE v LIKE 'old %'");
+    INFO((updated ? std::string() : updated.error().message));
+    REQUIRE(updated);
+    CHECK(count_rows(db, "v LIKE 'new %'") == 3000);
+  }
+  REQUIRE(db.commit_batch());
+  CHECK(count_rows(db, "v LIKE 'old %'") == 3000);
+  CHECK(count_rows(db, "v LIKE 'new %'") == 0);
+  CHECK(count_rows(db, "v = 'kept'") == 1);
+}
+
 TEST_CASE("a batch whose database fills up reports it, and keeps nothing it did not commit", "[unit][store][batch]") {
   test::TempDir dir;
   sqlite::Db db;
