@@ -14,7 +14,8 @@ int64_t quota_for_usage(const Price& price, int64_t prompt_tokens, int64_t compl
       static_cast<double>(prompt_tokens - cached) + static_cast<double>(cached) * price.cached_input_ratio;
   const double raw = (input + static_cast<double>(completion_tokens) * price.completion_ratio) * ratio;
   // Rounding guard: 0.075 × 4 × 1000 is 299.99999999999994 in binary floating point.
-  auto quota = static_cast<int64_t>(std::ceil(raw - 1e-9));
+  // Held below int64's end, where the cast would be undefined: only absurd counts get there.
+  auto quota = static_cast<int64_t>(std::min(std::ceil(raw - 1e-9), 9e18));
   if (ratio != 0 && quota <= 0) quota = 1;
   return quota;
 }

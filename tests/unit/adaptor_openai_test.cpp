@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "billing/quota.hpp"
 #include "relay/adaptor.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
@@ -226,4 +227,22 @@ TEST_CASE("OpenAI request: a stream's include_usage is added to the client's byt
       json::parse(adaptors::openai::instance().build_request(ctx, json::parse(with_options), with_options)->body);
   CHECK(merged["stream_options"]["include_usage"] == true);
   CHECK(merged["stream_options"]["x"] == 1);
+}
+
+TEST_CASE("OpenAI answers: absurd token counts are held at a bound, never a negative bill", "[adaptor][openai]") {
+  AdaptorContext ctx;
+  auto p = adaptors::openai::instance().parse_response(
+      ctx,
+      R"({"choices":[],"usage":{"prompt_tokens":1e300,"completion_tokens":99999999999999999999,"total_tokens":-5}})");
+  REQUIRE(p);
+  REQUIRE(p->usage);
+  CHECK(p->usage->prompt_tokens == 1'000'000'000'000);
+  CHECK(p->usage->completion_tokens == 1'000'000'000'000);
+  CHECK(p->usage->total_tokens == 0);
+  billing::Price price;
+  price.model_ratio = 15;
+  price.completion_ratio = 4;
+  CHECK(billing::quota_for_usage(price, p->usage->prompt_tokens, p->usage->completion_tokens, 0) > 0);
+  CHECK(billing::quota_for_usage(price, 4'000'000'000'000'000'000, 4'000'000'000'000'000'000, 0) ==
+        9'000'000'000'000'000'000);
 }

@@ -14,11 +14,15 @@ namespace {
 
 using nlohmann::json;
 
+// No answer reports this many tokens; a count beyond it (a broken or hostile upstream) is held
+// there instead of overflowing into a negative or wrapped bill.
+constexpr double kMostTokens = 1e12;
+
 // A non-negative count, or `fallback` when the member is missing or not a number.
 int64_t count_of(std::string_view value, int64_t fallback = 0) {
   if (jsonview::kind(value) != jsonview::Kind::number) return fallback;
   const double v = jsonview::number(value);
-  return v > 0 ? static_cast<int64_t>(v) : 0;
+  return v > 0 ? static_cast<int64_t>(std::min(v, kMostTokens)) : 0;
 }
 
 // The "usage" member's text (from a scan) as usage; nullopt when it is missing or not an object.
