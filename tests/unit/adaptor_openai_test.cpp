@@ -3,6 +3,7 @@
 
 #include "billing/quota.hpp"
 #include "relay/adaptor.hpp"
+#include "relay/adaptors/common.hpp"
 #include "relay/adaptors/openai/adaptor.hpp"
 
 using namespace oneapi;
@@ -243,6 +244,12 @@ TEST_CASE("OpenAI answers: absurd token counts are held at a bound, never a nega
   price.model_ratio = 15;
   price.completion_ratio = 4;
   CHECK(billing::quota_for_usage(price, p->usage->prompt_tokens, p->usage->completion_tokens, 0) > 0);
+  // The same bound for the adaptors that read usage from a document (Anthropic, Gemini, Bedrock).
+  const auto doc = json::parse(R"({"a":1e300,"b":-3,"c":"7","d":12.9})");
+  CHECK(adaptors::count_of(doc, "a") == 1'000'000'000'000);
+  CHECK(adaptors::count_of(doc, "b") == 0);
+  CHECK(adaptors::count_of(doc, "c") == 0);
+  CHECK(adaptors::count_of(doc, "d") == 12);
   CHECK(billing::quota_for_usage(price, 4'000'000'000'000'000'000, 4'000'000'000'000'000'000, 0) ==
         9'000'000'000'000'000'000);
 }

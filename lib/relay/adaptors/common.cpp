@@ -1,5 +1,6 @@
 #include "relay/adaptors/common.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -37,7 +38,7 @@ int64_t count_of(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return 0;
   const double v = it->get<double>();
-  return v > 0 ? static_cast<int64_t>(v) : 0;
+  return v > 0 ? static_cast<int64_t>(std::min(v, kMostTokens)) : 0;
 }
 
 }  // namespace oneapi::relay::adaptors

@@ -20,7 +20,12 @@ std::string channel_base_url(const store::Channel& channel);
 // when unset or empty.
 std::string env_or(const char* name, std::string_view fallback);
 
-// A token count in a usage object: obj[key] when it is a positive number, else 0.
+// No answer reports this many tokens. A count beyond it (a broken or hostile upstream) is held
+// there instead of overflowing into a negative or wrapped bill.
+constexpr double kMostTokens = 1e12;
+
+// A token count in a usage object: obj[key] when it is a positive number (at most kMostTokens),
+// else 0.
 int64_t count_of(const nlohmann::json& obj, const char* key);
 
 }  // namespace oneapi::relay::adaptors

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "net/sse.hpp"
+#include "relay/adaptors/common.hpp"
 #include "relay/adaptors/gemini/convert.hpp"
 
 namespace oneapi::relay::adaptors::gemini {
@@ -11,13 +12,6 @@ namespace oneapi::relay::adaptors::gemini {
 using nlohmann::json;
 
 namespace {
-
-int64_t count_of(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return 0;
-  const auto v = it->get<int64_t>();
-  return v > 0 ? v : 0;
-}
 
 Error bad_upstream(std::string message) {
   Error e = Error::make(ErrorKind::upstream_error, std::move(message), "unmarshal_response_body_failed");

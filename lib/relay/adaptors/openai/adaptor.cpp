@@ -6,6 +6,7 @@
 #include "core/channel_types.hpp"
 #include "core/json_view.hpp"
 #include "net/sse.hpp"
+#include "relay/adaptors/common.hpp"
 #include "relay/formats/responses.hpp"
 
 namespace oneapi::relay::adaptors::openai {
@@ -14,11 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-// No answer reports this many tokens; a count beyond it (a broken or hostile upstream) is held
-// there instead of overflowing into a negative or wrapped bill.
-constexpr double kMostTokens = 1e12;
-
-// A non-negative count, or `fallback` when the member is missing or not a number.
+// A non-negative count (at most kMostTokens), or `fallback` when the member is missing or not a
+// number.
 int64_t count_of(std::string_view value, int64_t fallback = 0) {
   if (jsonview::kind(value) != jsonview::Kind::number) return fallback;
   const double v = jsonview::number(value);
