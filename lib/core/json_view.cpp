@@ -91,11 +91,13 @@ const char* skip_literal(const char* p, const char* end, std::string_view word) 
 }
 
 // An object member's name and colon; `p` is at the name's opening quote (or not, and fails).
-const char* skip_name(const char* p, const char* end) {
+// `name`, when given, is set to the name's raw text between the quotes.
+const char* skip_name(const char* p, const char* end, std::string_view* name = nullptr) {
   if (p == end || *p != '"') return nullptr;
-  p = skip_string(p, end);
-  if (!p) return nullptr;
-  p = skip_ws(p, end);
+  const char* name_end = skip_string(p, end);
+  if (!name_end) return nullptr;
+  if (name) *name = std::string_view(p + 1, static_cast<size_t>(name_end - p - 2));
+  p = skip_ws(name_end, end);
   if (p == end || *p != ':') return nullptr;
   return p + 1;
 }
@@ -253,13 +255,10 @@ bool scan_object(std::string_view text, std::initializer_list<std::string_view> 
   p = skip_ws(p + 1, end);
   if (p != end && *p == '}') return skip_ws(p + 1, end) == end;
   for (;;) {
-    if (p == end || *p != '"') return false;
-    const char* name_end = skip_string(p, end);
-    if (!name_end) return false;
-    const std::string_view name(p + 1, static_cast<size_t>(name_end - p - 2));
-    p = skip_ws(name_end, end);
-    if (p == end || *p != ':') return false;
-    const char* value = skip_ws(p + 1, end);
+    std::string_view name;
+    p = skip_name(p, end, &name);
+    if (!p) return false;
+    const char* value = skip_ws(p, end);
     p = skip_value(value, end);
     if (!p) return false;
     size_t i = 0;
@@ -284,8 +283,8 @@ bool non_empty_array(std::string_view array) {
 }
 
 void append_string(std::string_view string, std::string& out) {
-  const char* p = skip_ws(string.data(), string.data() + string.size());
   const char* end = string.data() + string.size();
+  const char* p = skip_ws(string.data(), end);
   if (p == end || *p != '"') return;
   ++p;
   while (p != end && *p != '"') {

@@ -33,12 +33,13 @@ std::string env_or(const char* name, std::string_view fallback) {
   return v && *v ? std::string(v) : std::string(fallback);
 }
 
+int64_t token_count(double reported) { return reported > 0 ? static_cast<int64_t>(std::min(reported, 1e12)) : 0; }
+
 int64_t count_of(const nlohmann::json& obj, const char* key) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number()) return 0;
-  const double v = it->get<double>();
-  return v > 0 ? static_cast<int64_t>(std::min(v, kMostTokens)) : 0;
+  return token_count(it->get<double>());
 }
 
 }  // namespace oneapi::relay::adaptors

@@ -20,12 +20,12 @@ std::string channel_base_url(const store::Channel& channel);
 // when unset or empty.
 std::string env_or(const char* name, std::string_view fallback);
 
-// No answer reports this many tokens. A count beyond it (a broken or hostile upstream) is held
-// there instead of overflowing into a negative or wrapped bill.
-constexpr double kMostTokens = 1e12;
+// A token count as an upstream reported it: 0 when not positive, and at most 10^12, since no answer
+// reports that many. A count beyond it (a broken or hostile upstream) is held there instead of
+// overflowing into a negative or wrapped bill.
+int64_t token_count(double reported);
 
-// A token count in a usage object: obj[key] when it is a positive number (at most kMostTokens),
-// else 0.
+// A token count in a usage object: token_count(obj[key]) when it is a number, else 0.
 int64_t count_of(const nlohmann::json& obj, const char* key);
 
 }  // namespace oneapi::relay::adaptors

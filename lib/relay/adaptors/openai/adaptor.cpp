@@ -15,19 +15,16 @@ namespace {
 
 using nlohmann::json;
 
-// A non-negative count (at most kMostTokens), or `fallback` when the member is missing or not a
-// number.
+// A member's token_count, or `fallback` when it is missing or not a number.
 int64_t count_of(std::string_view value, int64_t fallback = 0) {
   if (jsonview::kind(value) != jsonview::Kind::number) return fallback;
-  const double v = jsonview::number(value);
-  return v > 0 ? static_cast<int64_t>(std::min(v, kMostTokens)) : 0;
+  return token_count(jsonview::number(value));
 }
 
 // The "usage" member's text (from a scan) as usage; nullopt when it is missing or not an object.
 std::optional<Usage> usage_from(std::string_view usage) {
   std::string_view f[5];
-  if (jsonview::kind(usage) != jsonview::Kind::object ||
-      !jsonview::scan_object(
+  if (!jsonview::scan_object(
           usage,
           {"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "prompt_cache_hit_tokens"},
           f))
@@ -38,8 +35,7 @@ std::optional<Usage> usage_from(std::string_view usage) {
   u.total_tokens = count_of(f[2], u.prompt_tokens + u.completion_tokens);
   // OpenAI: prompt_tokens_details.cached_tokens; DeepSeek: prompt_cache_hit_tokens.
   std::string_view cached;
-  if (jsonview::kind(f[3]) == jsonview::Kind::object && jsonview::scan_object(f[3], {"cached_tokens"}, &cached))
-    u.cached_prompt_tokens = count_of(cached);
+  if (jsonview::scan_object(f[3], {"cached_tokens"}, &cached)) u.cached_prompt_tokens = count_of(cached);
   if (u.cached_prompt_tokens == 0) u.cached_prompt_tokens = count_of(f[4]);
   u.cached_prompt_tokens = std::min(u.cached_prompt_tokens, u.prompt_tokens);
   return u;
@@ -55,22 +51,17 @@ void append_if_string(std::string_view value, std::string& out) {
 void append_choice_text(std::string_view choices, std::string& out, bool* finished = nullptr) {
   jsonview::for_each_element(choices, [&](std::string_view choice) {
     std::string_view c[4];  // text, message, delta, finish_reason
-    if (jsonview::kind(choice) != jsonview::Kind::object ||
-        !jsonview::scan_object(choice, {"text", "message", "delta", "finish_reason"}, c))
-      return;
+    if (!jsonview::scan_object(choice, {"text", "message", "delta", "finish_reason"}, c)) return;
     append_if_string(c[0], out);
     if (finished && jsonview::kind(c[3]) == jsonview::Kind::string) *finished = true;
     for (std::string_view m : {c[1], c[2]}) {
       std::string_view f[3];  // content, reasoning_content, tool_calls
-      if (jsonview::kind(m) != jsonview::Kind::object ||
-          !jsonview::scan_object(m, {"content", "reasoning_content", "tool_calls"}, f))
-        continue;
+      if (!jsonview::scan_object(m, {"content", "reasoning_content", "tool_calls"}, f)) continue;
       append_if_string(f[0], out);
       append_if_string(f[1], out);
       jsonview::for_each_element(f[2], [&](std::string_view call) {
         std::string_view function, g[2];
-        if (jsonview::kind(call) != jsonview::Kind::object || !jsonview::scan_object(call, {"function"}, &function) ||
-            jsonview::kind(function) != jsonview::Kind::object ||
+        if (!jsonview::scan_object(call, {"function"}, &function) ||
             !jsonview::scan_object(function, {"name", "arguments"}, g))
           return;
         append_if_string(g[0], out);
