@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "core/util.hpp"
 #include "net/asio.hpp"
+#include "net/http_wire.hpp"
 
 namespace oneapi::net {
 
@@ -308,9 +310,10 @@ class Response final : public ClientResponse {
     }
   }
 
-  asio::awaitable<beast::error_code> write(http::request<http::string_body>& req) {
+  asio::awaitable<beast::error_code> write(const std::string& head, const std::string& body) {
     conn_->lowest().expires_after(impl_->options.connect_timeout);
-    auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) { return http::async_write(s, req, kTok); });
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(head), asio::buffer(body)};
+    auto [ec, n] = co_await with_stream(*conn_, [&](auto& s) { return asio::async_write(s, pieces, kTok); });
     co_return ec;
   }
 
@@ -351,15 +354,18 @@ size_t HttpClient::idle_connections() const {
 asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(ClientRequest request) {
   auto url = parse_url(request.url);
   if (!url) co_return url.error();
-  http::request<http::string_body> req;
-  req.method_string(request.method);
-  req.target(url->target);
-  req.version(11);
-  req.set(http::field::host, url->host_header);
-  for (auto& h : request.headers) req.set(h.name, h.value);
-  req.keep_alive(true);
-  req.body() = std::move(request.body);
-  req.prepare_payload();
+  // As Beast's prepare_payload: a length for any body, and for an empty one where the method
+  // expects a body.
+  Framing framing;
+  const std::string& m = request.method;
+  if (!request.body.empty() || m == "POST" || m == "PUT" || m == "PATCH" || m == "OPTIONS")
+    framing.content_length = request.body.size();
+  std::string head;
+  if (!append_request_head(head, m, url->target, url->host_header, request.headers, framing))
+    co_return Error::make(
+        ErrorKind::invalid_request,
+        "cannot send to " + url->host_header + ": the method or path has a space or a control character",
+        "invalid_request_target");
 
   // A pooled connection may have been closed by the upstream meanwhile: if it fails before any
   // byte of the answer, try once more on a fresh connection.
@@ -372,7 +378,7 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(Client
       conn = std::move(*fresh);
     }
     auto response = std::make_unique<Response>(impl_, url->pool_key, std::move(conn));
-    if (auto ec = co_await response->write(req)) {
+    if (auto ec = co_await response->write(head, request.body)) {
       if (reused) continue;
       co_return transport_error("sending the request to " + url->host_header + " failed", ec);
     }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <iterator>
@@ -13,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/util.hpp"
 #include "net/asio.hpp"
+#include "net/http_wire.hpp"
 
 namespace oneapi::net {
 
@@ -103,14 +105,16 @@ class Writer final : public ResponseWriter {
   asio::awaitable<bool> send(int status, Headers headers, std::string body) override {
     if (started_) co_return false;
     started_ = true;
-    http::response<http::string_body> res{static_cast<http::status>(status), version_};
-    for (auto& h : headers) res.set(h.name, h.value);
-    if (add_request_id_ && find_header(headers, kRequestIdHeader).empty()) res.set(kRequestIdHeader, new_request_id());
-    res.keep_alive(keep_alive_);
-    res.body() = std::move(body);
-    res.prepare_payload();
+    Framing framing;
+    framing.keep_alive = keep_alive_;
+    if (bodiless_status(status))
+      body.clear();
+    else
+      framing.content_length = body.size();
+    write_head(status, headers, framing);
     stream_.expires_after(timeout_);
-    auto [ec, n] = co_await http::async_write(stream_, res, kTok);
+    const std::array<asio::const_buffer, 2> pieces{asio::buffer(head_), asio::buffer(body)};
+    auto [ec, n] = co_await asio::async_write(stream_, pieces, kTok);
     failed_ = failed_ || ec;
     co_return !ec;
   }
@@ -119,14 +123,15 @@ class Writer final : public ResponseWriter {
     if (started_) co_return false;
     started_ = true;
     streaming_ = true;
-    http::response<http::empty_body> res{static_cast<http::status>(status), version_};
-    for (auto& h : headers) res.set(h.name, h.value);
-    if (add_request_id_ && find_header(headers, kRequestIdHeader).empty()) res.set(kRequestIdHeader, new_request_id());
-    res.keep_alive(keep_alive_);
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
+    // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
+    Framing framing;
+    framing.chunked = version_ >= 11;
+    if (!framing.chunked) keep_alive_ = false;
+    framing.keep_alive = keep_alive_;
+    write_head(status, headers, framing);
     stream_.expires_after(timeout_);
-    auto [ec, n] = co_await http::async_write_header(stream_, sr, kTok);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(head_), kTok);
+    head_ = std::string();  // a held stream keeps no copy of its head
     failed_ = failed_ || ec;
     co_return !ec;
   }
@@ -135,7 +140,10 @@ class Writer final : public ResponseWriter {
     if (!streaming_ || failed_ || ended_) co_return false;
     if (data.empty()) co_return true;  // an empty chunk would end the body
     stream_.expires_after(timeout_);
-    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())), kTok);
+    const size_t line = version_ >= 11 ? chunk_size_line(chunk_line_, data.size()) : 0;
+    const std::array<asio::const_buffer, 3> pieces{asio::buffer(chunk_line_, line), asio::buffer(data),
+                                                   asio::buffer(kCrlf, line ? 2 : 0)};
+    auto [ec, n] = co_await asio::async_write(stream_, pieces, kTok);
     failed_ = failed_ || ec;
     co_return !ec;
   }
@@ -143,8 +151,9 @@ class Writer final : public ResponseWriter {
   asio::awaitable<bool> end_stream() override {
     if (!streaming_ || failed_ || ended_) co_return false;
     ended_ = true;
+    if (version_ < 11) co_return true;  // closing the connection ends the body
     stream_.expires_after(timeout_);
-    auto [ec, n] = co_await asio::async_write(stream_, http::make_chunk_last(), kTok);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(kLastChunk, 5), kTok);
     failed_ = failed_ || ec;
     co_return !ec;
   }
@@ -154,11 +163,24 @@ class Writer final : public ResponseWriter {
   bool reusable() const { return keep_alive_ && !failed_ && (!streaming_ || ended_); }
 
  private:
+  static constexpr char kCrlf[] = "\r\n";
+  static constexpr char kLastChunk[] = "0\r\n\r\n";
+
+  void write_head(int status, const Headers& headers, const Framing& framing) {
+    std::optional<Header> id;
+    if (add_request_id_ && find_header(headers, kRequestIdHeader).empty())
+      id = Header{std::string(kRequestIdHeader), new_request_id()};
+    head_.clear();
+    append_response_head(head_, status, version_, headers, id ? &*id : nullptr, framing);
+  }
+
   Stream& stream_;
   unsigned version_;
   bool keep_alive_;
   std::chrono::milliseconds timeout_;
   bool add_request_id_;
+  std::string head_;
+  char chunk_line_[20] = {};
   bool started_ = false;
   bool streaming_ = false;
   bool ended_ = false;
