@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -72,6 +73,8 @@ int64_t int_option(const std::unordered_map<std::string, std::string>& options, 
 
 std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
   auto c = std::make_shared<Catalog>();
+  static std::atomic<uint64_t> built{0};
+  c->serial = ++built;
   for (const auto& [k, v] : snapshot.options) c->options[k] = v;
   for (const auto& u : snapshot.users) {
     c->users.emplace(u.id, u);

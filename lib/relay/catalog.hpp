@@ -49,6 +49,8 @@ struct Catalog {
   int64_t pre_consumed_quota = 500;
   int64_t quota_per_unit = 500000;
   int retry_times = 0;
+  // Different for every catalog built: what was read under one is not trusted under the next.
+  uint64_t serial = 0;
 
   // Key without "sk-"; compared in constant time.
   const store::Token* find_token(std::string_view key) const;

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/util.hpp"
 #include "relay/steps.hpp"
@@ -23,34 +24,50 @@ store::Log starting_row(const RelayState& s, int64_t created_at) {
 }
 
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
+  const int64_t amount =
+      billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
+  const int64_t now = unix_now();
+  TokenFlights* flights = s.flights;
+  TrustLedger* ledger = s.trust;
+  const uint64_t catalog = s.catalog->serial;
+  // Trusted on the balances a recent pre-charge read: no trip to the store thread.
+  if (ledger && ledger->try_hold_seen(s.user->id, s.token->id, amount, catalog)) {
+    if (flights) flights->enter(s.token->id);
+    s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
+    s.trusted_at = now;
+    s.pre_charged_channel_id = s.channel->channel.id;
+    co_return Result<void>{};
+  }
+
   store::PreChargeRequest r;
   r.token_id = s.token->id;
   r.user_id = s.user->id;
-  const int64_t amount =
-      billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
   r.amount = amount;
-  const int64_t now = unix_now();
   r.pending = starting_row(s, now);
-  TokenFlights* flights = s.flights;
-  TrustLedger* ledger = s.trust;
   // Set on the store thread when the ledger holds the amount; read here once the job is back.
   auto held = std::make_shared<bool>(false);
-  if (ledger) {
-    r.trust = [ledger, held, user_id = s.user->id, token_id = s.token->id, amount](
-                  int64_t user_quota, int64_t token_remain, bool token_unlimited) {
-      *held = ledger->try_hold(user_id, token_id, amount, user_quota, token_remain, token_unlimited);
-      return *held;
-    };
-  }
-  auto job = [r = std::move(r), flights](store::Store& db) mutable -> Result<int64_t> {
+  auto job = [r = std::move(r), flights, ledger, held, catalog](store::Store& db) mutable -> Result<int64_t> {
     r.others_in_flight = flights && flights->enter(r.token_id) > 0;
+    std::optional<TrustLedger::Capture> capture;
+    if (ledger) {
+      capture = ledger->begin_capture(r.user_id, r.token_id, catalog);
+      r.trust = [ledger, held, &capture, user_id = r.user_id, token_id = r.token_id, amount = r.amount](
+                    int64_t user_quota, int64_t token_remain, bool token_unlimited) {
+        *held = ledger->try_hold(user_id, token_id, amount, user_quota, token_remain, token_unlimited, &*capture);
+        return *held;
+      };
+    }
     auto id = db.pre_charge(r);
+    r.trust = nullptr;  // it refers to `capture`
+    if (capture) ledger->end_capture(*capture);
     if (!id && flights) flights->leave(r.token_id);
     return id;
   };
-  // A pre-charge lost with its batch's commit is no request in flight, and holds nothing.
+  // A pre-charge lost with its batch's commit is no request in flight, and holds nothing; what it
+  // read may have counted the batch's other work, so it is read again.
   auto undo = [user_id = s.user->id, token_id = s.token->id, amount, flights, ledger, held] {
     if (flights) flights->leave(token_id);
+    if (ledger) ledger->forget(user_id, token_id);
     if (*held) ledger->release(user_id, token_id, amount);
   };
   const store::StoreExecutor::LockOrder order{s.user->id, s.token->id};
@@ -72,7 +89,10 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     s.pre_charged_channel_id = s.channel->channel.id;
     co_return Result<void>{};
   }
-  if (ledger) ledger->writes_succeeded();
+  if (ledger) {
+    ledger->writes_succeeded();
+    ledger->spent(s.user->id, s.token->id, amount);  // reserved in the database
+  }
   s.pre_charged = amount;
   s.log_id = *log_id;
   s.pre_charged_channel_id = s.channel->channel.id;

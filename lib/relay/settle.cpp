@@ -104,7 +104,11 @@ boost::asio::awaitable<Result<void>> settle(RelayState& s, store::StoreExecutor&
     if (s.trust) s.trust->writes_failed();
     co_return r;
   }
-  if (s.trust) s.trust->writes_succeeded();
+  if (s.trust) {
+    s.trust->writes_succeeded();
+    // Before the request's hold is released: what it took is counted at least once.
+    s.trust->spent(s.user->id, s.token->id, quota - st.pre_charged);
+  }
   s.billed_prompt_tokens = usage.prompt_tokens;
   s.billed_completion_tokens = usage.completion_tokens;
   s.billed_quota = quota;

@@ -67,12 +67,27 @@ class TokenFlights {
 
 // What this node's trusted requests (One API's trust rule) hold in flight, by user and by token.
 // The database does not know of them, so trust counts them against the balances it reads.
+//
+// It also remembers the balances a trusted pre-charge read (`Seen`), so that the next requests of
+// the same user and token are trusted without a trip to the store thread: for kSeenFor, under the
+// catalog they were read under (an admin change reloads it), less what this node spent since the
+// read. A refund is not added back (the safe side); anything else falls back to reading.
 class TrustLedger {
  public:
+  static constexpr std::chrono::milliseconds kSeenFor{1000};
+
+  // A pre-charge read in progress: what had been spent when it began.
+  struct Capture {
+    int64_t user_id = 0, token_id = 0;
+    int64_t user_spent = 0, token_spent = 0;
+    uint64_t catalog = 0;
+  };
+
   // Under one lock (store threads of a pool race here): trusted when the balances the database
-  // has now, less what this node's trusted requests hold, exceed 100 × amount; then it is held.
+  // has now, less what this node's trusted requests hold, exceed 100 × amount; then it is held,
+  // and the balances are remembered for the capture's user and token.
   bool try_hold(int64_t user_id, int64_t token_id, int64_t amount, int64_t user_quota, int64_t token_remain,
-                bool token_unlimited) {
+                bool token_unlimited, const Capture* capture = nullptr) {
     if (writes_failing_.load(std::memory_order_relaxed)) return false;
     const int64_t line = 100 * std::max<int64_t>(amount, 1);
     std::lock_guard lock(mutex_);
@@ -80,8 +95,71 @@ class TrustLedger {
     if (!token_unlimited && token_remain - held(by_token_, token_id) <= line) return false;
     by_user_[user_id] += amount;
     by_token_[token_id] += amount;
+    if (capture) {
+      const auto now = std::chrono::steady_clock::now();
+      remember(seen_users_, user_id, user_quota, false, capture->user_spent, capture->catalog, now);
+      remember(seen_tokens_, token_id, token_remain, token_unlimited, capture->token_spent, capture->catalog, now);
+    }
     return true;
   }
+
+  // Before a pre-charge reads the balances; end_capture after it, whatever it found.
+  Capture begin_capture(int64_t user_id, int64_t token_id, uint64_t catalog) {
+    std::lock_guard lock(mutex_);
+    if (++captures_begun_ % 1024 == 0) sweep(std::chrono::steady_clock::now());
+    Seen& u = seen_users_[user_id];
+    Seen& t = seen_tokens_[token_id];
+    ++u.captures;
+    ++t.captures;
+    return Capture{user_id, token_id, u.spent, t.spent, catalog};
+  }
+  void end_capture(const Capture& c) {
+    std::lock_guard lock(mutex_);
+    release_capture(seen_users_, c.user_id);
+    release_capture(seen_tokens_, c.token_id);
+  }
+
+  // Trusted from the remembered balances, without the database; false when there are none, or
+  // they are stale, or trust would not hold. Held like try_hold when true.
+  bool try_hold_seen(int64_t user_id, int64_t token_id, int64_t amount, uint64_t catalog) {
+    if (writes_failing_.load(std::memory_order_relaxed)) return false;
+    const int64_t line = 100 * std::max<int64_t>(amount, 1);
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    auto u = seen_users_.find(user_id);
+    auto t = seen_tokens_.find(token_id);
+    if (u == seen_users_.end() || t == seen_tokens_.end()) return false;
+    const bool fresh_u = fresh(u->second, catalog, now), fresh_t = fresh(t->second, catalog, now);
+    if (!fresh_u || !fresh_t) {
+      if (!fresh_u) forget(seen_users_, u);
+      if (!fresh_t) forget(seen_tokens_, t);
+      return false;
+    }
+    const Seen& su = u->second;
+    const Seen& st = t->second;
+    if (su.balance - (su.spent - su.spent_at_read) - held(by_user_, user_id) <= line) return false;
+    if (!st.unlimited && st.balance - (st.spent - st.spent_at_read) - held(by_token_, token_id) <= line) return false;
+    by_user_[user_id] += amount;
+    by_token_[token_id] += amount;
+    return true;
+  }
+
+  // What this node took from a user's and a token's balances in the database (a settle, a
+  // reservation), once it is committed.
+  void spent(int64_t user_id, int64_t token_id, int64_t amount) {
+    if (amount <= 0) return;
+    std::lock_guard lock(mutex_);
+    if (auto u = seen_users_.find(user_id); u != seen_users_.end()) u->second.spent += amount;
+    if (auto t = seen_tokens_.find(token_id); t != seen_tokens_.end()) t->second.spent += amount;
+  }
+
+  // Whatever was remembered of this user and token is read again next time.
+  void forget(int64_t user_id, int64_t token_id) {
+    std::lock_guard lock(mutex_);
+    if (auto u = seen_users_.find(user_id); u != seen_users_.end()) forget(seen_users_, u);
+    if (auto t = seen_tokens_.find(token_id); t != seen_tokens_.end()) forget(seen_tokens_, t);
+  }
+
   // While the database refuses writes (a full disk), nothing is trusted: a trusted request would
   // be served and then fail to be billed, where a reservation is refused before the upstream runs.
   void writes_failed() { writes_failing_.store(true, std::memory_order_relaxed); }
@@ -93,9 +171,26 @@ class TrustLedger {
     drop(by_user_, user_id, amount);
     drop(by_token_, token_id, amount);
   }
+  // Users and tokens with remembered balances or reads in progress (for tests).
+  size_t accounts() const {
+    std::lock_guard lock(mutex_);
+    return seen_users_.size() + seen_tokens_.size();
+  }
 
  private:
   using Holdings = std::unordered_map<int64_t, int64_t>;
+  struct Seen {
+    int64_t spent = 0;  // by this node while the entry lives; only grows
+    int captures = 0;   // pre-charge reads in progress
+    bool known = false;
+    int64_t balance = 0;  // as read
+    bool unlimited = false;
+    int64_t spent_at_read = 0;
+    uint64_t catalog = 0;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  using SeenMap = std::unordered_map<int64_t, Seen>;
+
   static int64_t held(const Holdings& h, int64_t id) {
     auto it = h.find(id);
     return it == h.end() ? 0 : it->second;
@@ -104,8 +199,42 @@ class TrustLedger {
     auto it = h.find(id);
     if (it != h.end() && (it->second -= amount) <= 0) h.erase(it);
   }
-  std::mutex mutex_;
+  static void remember(SeenMap& m, int64_t id, int64_t balance, bool unlimited, int64_t spent_at_read, uint64_t catalog,
+                       std::chrono::steady_clock::time_point now) {
+    auto it = m.find(id);
+    if (it == m.end()) return;  // only a capture in progress has an entry to fill
+    Seen& s = it->second;
+    s.known = true;
+    s.balance = balance;
+    s.unlimited = unlimited;
+    s.spent_at_read = spent_at_read;
+    s.catalog = catalog;
+    s.read_at = now;
+  }
+  static bool fresh(const Seen& s, uint64_t catalog, std::chrono::steady_clock::time_point now) {
+    return s.known && s.catalog == catalog && now - s.read_at < kSeenFor;
+  }
+  static void forget(SeenMap& m, SeenMap::iterator it) {
+    if (it->second.captures > 0)
+      it->second.known = false;  // its spending still counts for the read in progress
+    else
+      m.erase(it);
+  }
+  // Users and tokens not seen lately take no memory.
+  void sweep(std::chrono::steady_clock::time_point now) {
+    for (SeenMap* m : {&seen_users_, &seen_tokens_})
+      std::erase_if(*m, [&](const auto& kv) { return kv.second.captures == 0 && now - kv.second.read_at >= kSeenFor; });
+  }
+  static void release_capture(SeenMap& m, int64_t id) {
+    auto it = m.find(id);
+    if (it == m.end()) return;
+    if (--it->second.captures <= 0 && !it->second.known) m.erase(it);
+  }
+
+  mutable std::mutex mutex_;
   Holdings by_user_, by_token_;
+  SeenMap seen_users_, seen_tokens_;
+  uint64_t captures_begun_ = 0;
   std::atomic<bool> writes_failing_{false};
 };
 

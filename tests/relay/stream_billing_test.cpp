@@ -197,3 +197,48 @@ TEST_CASE("a trusted request (balance over 100x its pre-charge) has no row while
   CHECK(token_used(g) == as_int(row, "quota"));
   CHECK(db_int(g.db(), "SELECT remain_quota FROM tokens") == 10'000'000 - as_int(row, "quota"));
 }
+
+TEST_CASE("a trusted user's next requests are trusted on what the last read found, less what they spent",
+          "[e2e][billing]") {
+  // "big" asks for an answer of five million completion tokens.
+  MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
+    reply_chat(r, "Hello!", 12, req.body.find("big") != std::string::npos ? 5'000'000 : 3);
+  });
+  Gateway g(Env{{"METRICS_TOKEN", ""}});
+  g.add_channel(mock.base_url());
+  const std::string key = g.add_token(-1);
+  REQUIRE(g.daemon.ctl({"user", "update", "root", "--quota", "1000000"}).exit_code == 0);
+  auto db_jobs = [&] {
+    auto res = http_call(g.port(), "GET", "/metrics");
+    REQUIRE(res.status == 200);
+    const std::string name = "\noneapi_db_job_seconds_count ";
+    const size_t at = res.body.find(name);
+    REQUIRE(at != std::string::npos);
+    return std::stoll(res.body.substr(at + name.size()));
+  };
+
+  REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);  // read, trusted
+  const int64_t before = db_jobs();
+  for (int i = 0; i < 5; ++i) REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+  CHECK(db_jobs() - before == 5);  // one job each: the settle; the balances were not read again
+  CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 2") == 6);
+  CHECK(db_int(g.db(), "SELECT SUM(quota) FROM logs WHERE type = 2") == token_used(g));
+
+  // One answer spends more than the user has (the settle may overdraw, as One API's does).
+  auto big = post_json(g.port(), "/v1/chat/completions", key, chat_body(false, "gpt-4o-mini", R"(,"user":"big")"));
+  REQUIRE(big.status == 200);
+  REQUIRE(db_int(g.db(), "SELECT quota FROM users WHERE username = 'root'") < 0);
+  // What was remembered less what was spent is under the line: the database is read, and refuses.
+  auto refused = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("user quota is not enough") != std::string::npos);
+  CHECK(mock.request_count() == 7);
+
+  // An admin's change reloads the catalog: what was remembered under the old one is read again.
+  REQUIRE(g.daemon.ctl({"user", "update", "root", "--quota", "1000000"}).exit_code == 0);
+  REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);  // read, trusted
+  REQUIRE(g.daemon.ctl({"user", "update", "root", "--quota", "0"}).exit_code == 0);
+  auto after_admin = post_json(g.port(), "/v1/chat/completions", key, chat_body());
+  CHECK(after_admin.status == 403);
+  CHECK(mock.request_count() == 8);
+}

@@ -227,3 +227,63 @@ TEST_CASE("trust ledger: One API's 100x line, less what trusted requests hold", 
   ledger.writes_succeeded();
   CHECK(ledger.try_hold(6, 11, 10, 1'000'000, 0, true));
 }
+
+TEST_CASE("trust ledger: balances a trusted read found are trusted again, less what was spent since",
+          "[relay][billing]") {
+  relay::TrustLedger ledger;
+  const uint64_t catalog = 5;
+  // Nothing read yet: the database decides.
+  CHECK_FALSE(ledger.try_hold_seen(1, 7, 10, catalog));
+
+  auto capture = ledger.begin_capture(1, 7, catalog);
+  ledger.spent(1, 7, 400);  // committed before the read: the balance read has it, and so does the count (twice)
+  CHECK(ledger.try_hold(1, 7, 10, 2000, 1'000'000, false, &capture));
+  ledger.end_capture(capture);
+  ledger.release(1, 7, 10);
+  // 2000 read, 400 spent since: 1600 > 1000.
+  CHECK(ledger.try_hold_seen(1, 7, 10, catalog));
+  ledger.release(1, 7, 10);
+  ledger.spent(1, 7, 550);  // 2000 - 950 = 1050 > 1000
+  CHECK(ledger.try_hold_seen(1, 7, 10, catalog));
+  // ... and holding 10 more would leave 1040 - 10 held: 1040 > 1000 still.
+  CHECK(ledger.try_hold_seen(1, 7, 10, catalog));
+  ledger.release(1, 7, 20);
+  ledger.spent(1, 7, 60);  // 990: under the line, back to the database
+  CHECK_FALSE(ledger.try_hold_seen(1, 7, 10, catalog));
+
+  // Another catalog (an admin change) makes the read stale; so does forget().
+  auto again = ledger.begin_capture(2, 8, catalog);
+  CHECK(ledger.try_hold(2, 8, 10, 1'000'000, 0, true, &again));
+  ledger.end_capture(again);
+  CHECK(ledger.try_hold_seen(2, 8, 10, catalog));
+  CHECK_FALSE(ledger.try_hold_seen(2, 8, 10, catalog + 1));
+  CHECK_FALSE(ledger.try_hold_seen(2, 8, 10, catalog));  // forgotten when found stale
+  auto third = ledger.begin_capture(2, 8, catalog);
+  CHECK(ledger.try_hold(2, 8, 10, 1'000'000, 0, true, &third));
+  ledger.end_capture(third);
+  ledger.forget(2, 8);
+  CHECK_FALSE(ledger.try_hold_seen(2, 8, 10, catalog));
+
+  // A read that did not trust remembers nothing; a capture that ends leaves no entry behind.
+  auto low = ledger.begin_capture(3, 9, catalog);
+  CHECK_FALSE(ledger.try_hold(3, 9, 10, 500, 0, true, &low));
+  ledger.end_capture(low);
+  CHECK_FALSE(ledger.try_hold_seen(3, 9, 10, catalog));
+
+  // The token's own balance counts too (a limited token).
+  auto token = ledger.begin_capture(4, 10, catalog);
+  CHECK(ledger.try_hold(4, 10, 10, 1'000'000, 1100, false, &token));
+  ledger.end_capture(token);
+  ledger.release(4, 10, 10);
+  ledger.spent(4, 10, 150);  // the token: 950 left
+  CHECK_FALSE(ledger.try_hold_seen(4, 10, 10, catalog));
+
+  // While writes fail, nothing is trusted from memory either.
+  auto w = ledger.begin_capture(5, 11, catalog);
+  CHECK(ledger.try_hold(5, 11, 10, 1'000'000, 0, true, &w));
+  ledger.end_capture(w);
+  ledger.writes_failed();
+  CHECK_FALSE(ledger.try_hold_seen(5, 11, 10, catalog));
+  ledger.writes_succeeded();
+  CHECK(ledger.try_hold_seen(5, 11, 10, catalog));
+}
