@@ -1,6 +1,7 @@
 #include "core/json_view.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace oneapi::jsonview {
@@ -22,16 +23,32 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
+// Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20).
+constexpr bool has_string_special(uint64_t v) {
+  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
+  const bool below_space = ((v - ones * 0x20) & ~v & highs) != 0;
+  return below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
+}
+
 // `p` is at the opening quote.
 const char* skip_string(const char* p, const char* end) {
   ++p;
-  while (p != end) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c == '"') return p + 1;
-    if (c < 0x20) return nullptr;
-    if (c != '\\') {
-      ++p;
-      continue;
+  for (;;) {
+    // Eight plain bytes at a time: most of a string is neither a quote, an escape nor a control.
+    while (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, 8);
+      if (has_string_special(word)) break;
+      p += 8;
+    }
+    // Then byte by byte up to the quote (the end) or a backslash.
+    for (;; ++p) {
+      if (p == end) return nullptr;
+      const auto c = static_cast<unsigned char>(*p);
+      if (c == '"') return p + 1;
+      if (c < 0x20) return nullptr;
+      if (c == '\\') break;
     }
     if (++p == end) return nullptr;
     switch (*p) {
@@ -53,7 +70,6 @@ const char* skip_string(const char* p, const char* end) {
         return nullptr;
     }
   }
-  return nullptr;
 }
 
 const char* skip_digits(const char* p, const char* end) {

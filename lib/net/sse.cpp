@@ -1,14 +1,22 @@
 #include "net/sse.hpp"
 
+#include <cstring>
+
 namespace oneapi::net {
 
 namespace {
 
-// The first '\r' or '\n' at or after `from`, or npos. (find_first_of searches its set per byte.)
+// The first '\r' or '\n' at or after `from`, or npos: two memchr calls (vectorised), where a loop
+// testing both per byte cost about eight instructions a byte.
 size_t find_eol(std::string_view s, size_t from) {
-  for (size_t i = from; i < s.size(); ++i)
-    if (s[i] == '\n' || s[i] == '\r') return i;
-  return std::string_view::npos;
+  if (from >= s.size()) return std::string_view::npos;
+  const char* begin = s.data() + from;
+  const char* end = s.data() + s.size();
+  const auto* nl = static_cast<const char*>(std::memchr(begin, '\n', static_cast<size_t>(end - begin)));
+  const char* until = nl ? nl : end;
+  const auto* cr = static_cast<const char*>(std::memchr(begin, '\r', static_cast<size_t>(until - begin)));
+  const char* eol = cr ? cr : nl;
+  return eol ? static_cast<size_t>(eol - s.data()) : std::string_view::npos;
 }
 
 }  // namespace
