@@ -138,7 +138,7 @@ class Nesting {
 
  private:
   static constexpr size_t kInline = 32;
-  char inline_[kInline]{};
+  char inline_[kInline];  // only [0, depth_) is ever read
   std::string deep_;
   size_t depth_ = 0;
 };
@@ -200,7 +200,30 @@ Kind kind(std::string_view value) {
   }
 }
 
+namespace {
+
+// A string, number or literal at `p`; nullptr when it is none of them.
+const char* skip_scalar(const char* p, const char* end) {
+  switch (*p) {
+    case '"':
+      return skip_string(p, end);
+    case 't':
+      return skip_literal(p, end, "true");
+    case 'f':
+      return skip_literal(p, end, "false");
+    case 'n':
+      return skip_literal(p, end, "null");
+    default:
+      return skip_number(p, end);
+  }
+}
+
+}  // namespace
+
 const char* skip_value(const char* p, const char* end) {
+  p = skip_ws(p, end);
+  if (p == end) return nullptr;
+  if (*p != '{' && *p != '[') return skip_scalar(p, end);  // most members: no nesting to track
   Nesting open;
   for (;;) {
     // A value starts here.
@@ -228,20 +251,8 @@ const char* skip_value(const char* p, const char* end) {
         open.push('[');
         opened = true;
         break;
-      case '"':
-        p = skip_string(p, end);
-        break;
-      case 't':
-        p = skip_literal(p, end, "true");
-        break;
-      case 'f':
-        p = skip_literal(p, end, "false");
-        break;
-      case 'n':
-        p = skip_literal(p, end, "null");
-        break;
       default:
-        p = skip_number(p, end);
+        p = skip_scalar(p, end);
     }
     if (!p) return nullptr;
     if (opened) continue;
@@ -278,8 +289,9 @@ bool scan_object(std::string_view text, std::initializer_list<std::string_view> 
     p = skip_value(value, end);
     if (!p) return false;
     size_t i = 0;
+    const bool escaped = name.find('\\') != std::string_view::npos;
     for (std::string_view key : keys) {
-      if (name_is(name, key)) out[i] = std::string_view(value, static_cast<size_t>(p - value));
+      if (escaped ? name_is(name, key) : name == key) out[i] = std::string_view(value, static_cast<size_t>(p - value));
       ++i;
     }
     p = skip_ws(p, end);
