@@ -171,11 +171,6 @@ class TrustLedger {
     drop(by_user_, user_id, amount);
     drop(by_token_, token_id, amount);
   }
-  // Users and tokens with remembered balances or reads in progress (for tests).
-  size_t accounts() const {
-    std::lock_guard lock(mutex_);
-    return seen_users_.size() + seen_tokens_.size();
-  }
 
  private:
   using Holdings = std::unordered_map<int64_t, int64_t>;
@@ -231,7 +226,7 @@ class TrustLedger {
     if (--it->second.captures <= 0 && !it->second.known) m.erase(it);
   }
 
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   Holdings by_user_, by_token_;
   SeenMap seen_users_, seen_tokens_;
   uint64_t captures_begun_ = 0;
