@@ -219,7 +219,7 @@ json test_result(int64_t id, const std::string& name, bool ok, const std::string
 
 }  // namespace
 
-TEST_CASE("oneapictl status prints the daemon's status; --json prints the data object", "[cli]") {
+TEST_CASE("oneapictl status prints the daemon's status, --json prints the data object", "[cli]") {
   FakeAdmin d;
   const json status = {{"version", "0.1.0"},
                        {"start_time", 1700000000},
@@ -538,7 +538,7 @@ TEST_CASE("oneapictl token create prints the sk- key and sends quota and expiry"
   CHECK(d.seen().size() == before);
 }
 
-TEST_CASE("oneapictl token list shortens keys; token get shows the full key", "[cli]") {
+TEST_CASE("oneapictl token list shortens keys, token get shows the full key", "[cli]") {
   FakeAdmin d;
   d.ok("GET /api/token/", json::array({kToken}));
   d.ok("GET /api/token/3", kToken);

@@ -146,7 +146,7 @@ TEST_CASE("Anthropic channel: a chat completion is converted both ways, billed a
   CHECK(token_used(g) == expected_quota("", 21, 6, 0));
 }
 
-TEST_CASE("Anthropic channel: a stream becomes OpenAI chunks; usage chunk on request; errors stay errors",
+TEST_CASE("Anthropic channel: a stream becomes OpenAI chunks, usage chunk on request, errors stay errors",
           "[e2e][anthropic][stream]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     if (!well_formed(req, r)) return;

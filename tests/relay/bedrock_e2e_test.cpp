@@ -223,7 +223,7 @@ TEST_CASE("Bedrock channel: a signed invoke, converted both ways and billed", "[
   CHECK(token_used(g) > 0);
 }
 
-TEST_CASE("Bedrock channel: the event stream becomes OpenAI chunks; an exception frame ends it with an error",
+TEST_CASE("Bedrock channel: the event stream becomes OpenAI chunks, an exception frame ends it with an error",
           "[e2e][bedrock][stream]") {
   const std::string mapped_id = "anthropic.claude-3-haiku-20240307-v1:0";
   MockUpstream mock([&](const net::ServerRequest& req, MockReply& r) {
@@ -282,7 +282,7 @@ TEST_CASE("Bedrock channel: the event stream becomes OpenAI chunks; an exception
   CHECK(token_used(g) - used_before == as_int(failed_row, "quota"));
 }
 
-TEST_CASE("Bedrock channel: a wrong secret is refused by the signature check; an invalid token disables it",
+TEST_CASE("Bedrock channel: a wrong secret is refused by the signature check, an invalid token disables it",
           "[e2e][bedrock][errors]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     if (!well_signed(req, kModelId, r)) return;

@@ -214,7 +214,7 @@ TEST_CASE("channel test through oneapictl, for cron", "[e2e][admin]") {
   CHECK(g.daemon.ctl({"channel", "test", "--all"}).exit_code == 0);
 }
 
-TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start; logs hold no secrets",
+TEST_CASE("headless bootstrap: INITIAL_ROOT_TOKEN works from the first start, logs hold no secrets",
           "[e2e][lifecycle]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
     r.headers = {{"Content-Type", "application/json"}};

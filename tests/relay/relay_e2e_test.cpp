@@ -191,7 +191,7 @@ TEST_CASE("upstream 500 and upstream timeout are refunded in full", "[e2e][failu
   }
 }
 
-TEST_CASE("bad, expired and exhausted keys; forbidden model; malformed JSON; oversize body", "[e2e][auth]") {
+TEST_CASE("bad, expired and exhausted keys, forbidden model, malformed JSON, oversize body", "[e2e][auth]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g(Env{{"MAX_REQUEST_BODY_MB", "1"}});
   g.add_channel(mock.base_url(), "gpt-4o-mini,gpt-4o");
@@ -325,7 +325,7 @@ TEST_CASE("many parallel requests on a limited token never overspend it by more 
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type=6") == 0);
 }
 
-TEST_CASE("RetryTimes: a retryable failure moves to the next channel; the failed attempt costs nothing",
+TEST_CASE("RetryTimes: a retryable failure moves to the next channel, the failed attempt costs nothing",
           "[e2e][retry]") {
   MockUpstream broken([](const net::ServerRequest&, MockReply& r) {
     r.status = 503;

@@ -228,7 +228,7 @@ TEST_CASE("Responses on a chat-only channel: a function call round trip", "[e2e]
   check_billed(g, second, kDeepSeekModel, kDeepSeekType, 21, 6, 8);
 }
 
-TEST_CASE("Responses on a chat-only channel: what only the Responses API has is a 400; unknown model",
+TEST_CASE("Responses on a chat-only channel: what only the Responses API has is a 400, unknown model",
           "[e2e][responses]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g;

@@ -79,7 +79,7 @@ TEST_CASE("failover: a later retry with nothing left below goes back up, and ski
   CHECK(order.empty());  // resting channels were not tried while another could serve
 }
 
-TEST_CASE("ENABLE_METRIC: one error does not disable a channel; a bad success rate over the window does",
+TEST_CASE("ENABLE_METRIC: one error does not disable a channel, a bad success rate over the window does",
           "[e2e][routing][health]") {
   std::atomic<bool> broken{false};
   MockUpstream flaky([&](const net::ServerRequest&, MockReply& r) {
@@ -108,7 +108,7 @@ TEST_CASE("ENABLE_METRIC: one error does not disable a channel; a bad success ra
   CHECK(why[0]["content"].find("success rate") != std::string::npos);
 }
 
-TEST_CASE("GLOBAL_RELAY_RATE_LIMIT: a token over its limit gets 429 with Retry-After; other tokens do not",
+TEST_CASE("GLOBAL_RELAY_RATE_LIMIT: a token over its limit gets 429 with Retry-After, other tokens do not",
           "[e2e][ratelimit]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
   Gateway g(Env{{"GLOBAL_RELAY_RATE_LIMIT", "3"}, {"GLOBAL_RELAY_RATE_LIMIT_DURATION", "60"}});

@@ -64,7 +64,7 @@ TEST_CASE("upstream cuts the stream: the words delivered are billed, the error i
   CHECK(db_int(g.db(), "SELECT COUNT(*) FROM logs WHERE type = 6") == 0);
 }
 
-TEST_CASE("upstream stalls mid-stream: billed what was delivered; stalls before any word: free",
+TEST_CASE("upstream stalls mid-stream: billed what was delivered, stalls before any word: free",
           "[e2e][stream][billing]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     stream_words(r, 4);

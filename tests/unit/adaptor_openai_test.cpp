@@ -50,7 +50,7 @@ TEST_CASE("OpenAI request: URL, auth header, pass-through body", "[adaptor][open
   CHECK(r->body == raw);  // nothing to convert: the client's bytes go through unchanged
 }
 
-TEST_CASE("OpenAI request: a base URL ending in /v1 is not doubled; type 50 drops /v1", "[adaptor][openai]") {
+TEST_CASE("OpenAI request: a base URL ending in /v1 is not doubled, type 50 drops /v1", "[adaptor][openai]") {
   auto c = channel(1, "https://api.deepseek.com/v1");
   AdaptorContext ctx;
   ctx.channel = &c;
@@ -64,7 +64,7 @@ TEST_CASE("OpenAI request: a base URL ending in /v1 is not doubled; type 50 drop
         "https://example.test/api/paas/v4/chat/completions");
 }
 
-TEST_CASE("OpenAI request: streams ask for usage; mapping rewrites the model", "[adaptor][openai]") {
+TEST_CASE("OpenAI request: streams ask for usage, mapping rewrites the model", "[adaptor][openai]") {
   auto c = channel(1, "http://h");
   AdaptorContext ctx;
   ctx.channel = &c;

@@ -34,7 +34,7 @@ TEST_CASE("group ratio multiplies the price", "[billing]") {
   CHECK(r.group_ratio("unknown") == 1);
 }
 
-TEST_CASE("unknown models cost ratio 30; options override defaults", "[billing]") {
+TEST_CASE("unknown models cost ratio 30, options override defaults", "[billing]") {
   Ratios r;
   CHECK(r.model_ratio("some-new-model") == 30);
   REQUIRE(r.set_model_ratios(R"J({"some-new-model": 2, "gpt-4o-mini(36)": 0.5})J"));

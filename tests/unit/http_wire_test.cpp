@@ -67,7 +67,7 @@ TEST_CASE("response head: status line, fields, framing", "[net][wire]") {
   CHECK(out == "HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n");
 }
 
-TEST_CASE("response head: the later of two same-named fields wins; framing and unsafe fields are dropped",
+TEST_CASE("response head: the later of two same-named fields wins, framing and unsafe fields are dropped",
           "[net][wire]") {
   std::string out;
   net::Framing f;
@@ -99,7 +99,7 @@ TEST_CASE("response head: the later of two same-named fields wins; framing and u
   CHECK(out == "HTTP/1.1 200 OK\r\nX^: 1\r\nX~: 2\r\nContent-Length: 5\r\n\r\n");
 }
 
-TEST_CASE("request head: Host, headers, length; a target that would split the line is refused", "[net][wire]") {
+TEST_CASE("request head: Host, headers, length, a target that would split the line is refused", "[net][wire]") {
   std::string out;
   net::Framing f;
   f.content_length = 2;

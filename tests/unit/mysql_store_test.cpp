@@ -33,7 +33,7 @@ constexpr const char* kInsertNamed = "INSERT INTO t (name) VALUES (?) RETURNING 
 
 }  // namespace
 
-TEST_CASE("mysql: One API's DSN forms are parsed; passwords never show", "[store][mysql]") {
+TEST_CASE("mysql: One API's DSN forms are parsed, passwords never show", "[store][mysql]") {
   auto d = ok(mysql::parse_mysql_dsn("root:p@ss:w0rd@tcp(db.internal:3307)/oneapi?charset=utf8mb4&parseTime=True"));
   CHECK(d.user == "root");
   CHECK(d.password == "p@ss:w0rd");

@@ -28,7 +28,7 @@ std::unique_ptr<sql::Db> connect(const std::string& dsn) { return ok(postgres::c
 
 }  // namespace
 
-TEST_CASE("postgres: ? parameters become $N outside quotes; passwords are redacted", "[store][postgres]") {
+TEST_CASE("postgres: ? parameters become $N outside quotes, passwords are redacted", "[store][postgres]") {
   int count = 0;
   CHECK(postgres::numbered_parameters("SELECT a FROM t WHERE b = ? AND c = ?", count) ==
         "SELECT a FROM t WHERE b = $1 AND c = $2");

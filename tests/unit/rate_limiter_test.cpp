@@ -16,7 +16,7 @@ RateLimiter::Clock::time_point at(std::chrono::milliseconds ms) {
 }
 }  // namespace
 
-TEST_CASE("rate limiter: N per window, then a wait; keys are separate", "[unit][ratelimit]") {
+TEST_CASE("rate limiter: N per window, then a wait, keys are separate", "[unit][ratelimit]") {
   RateLimiter limiter(3, 60s);
   for (int i = 0; i < 3; ++i) CHECK(limiter.acquire("a", 3, at(1000ms)) == 0);
   const int64_t wait = limiter.acquire("a", 3, at(1000ms));

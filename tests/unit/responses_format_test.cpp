@@ -312,7 +312,7 @@ TEST_CASE("Responses stream: a function call after text", "[responses][unit][str
   CHECK(output[1]["status"] == "completed");
 }
 
-TEST_CASE("Responses stream: cut by max tokens ends with response.incomplete; errors", "[responses][unit][stream]") {
+TEST_CASE("Responses stream: cut by max tokens ends with response.incomplete, errors", "[responses][unit][stream]") {
   auto encoder = bridge().new_stream_encoder(json::object(), "m");
   std::string out;
   encoder->feed(chunk({{"content", "Once"}}) + chunk(json::object(), "length"), out);
