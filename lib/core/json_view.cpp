@@ -143,9 +143,8 @@ class Nesting {
   size_t depth_ = 0;
 };
 
-// Whether the member name's raw text (between the quotes) reads as `key`.
-bool name_is(std::string_view raw, std::string_view key) {
-  if (raw.find('\\') == std::string_view::npos) return raw == key;
+// Whether the member name's raw text (between the quotes), which has escapes, reads as `key`.
+bool decoded_name_is(std::string_view raw, std::string_view key) {
   std::string decoded;
   append_string(std::string_view(raw.data() - 1, raw.size() + 2), decoded);
   return decoded == key;
@@ -289,9 +288,10 @@ bool scan_object(std::string_view text, std::initializer_list<std::string_view> 
     p = skip_value(value, end);
     if (!p) return false;
     size_t i = 0;
-    const bool escaped = name.find('\\') != std::string_view::npos;
+    const bool escaped = name.find('\\') != std::string_view::npos;  // once per member, not per key
     for (std::string_view key : keys) {
-      if (escaped ? name_is(name, key) : name == key) out[i] = std::string_view(value, static_cast<size_t>(p - value));
+      if (escaped ? decoded_name_is(name, key) : name == key)
+        out[i] = std::string_view(value, static_cast<size_t>(p - value));
       ++i;
     }
     p = skip_ws(p, end);

@@ -15,6 +15,9 @@ using Headers = std::vector<Header>;
 // string-literal aggregates inside coroutines: "array used as initializer".)
 inline Headers json_headers() { return {Header{"Content-Type", "application/json"}}; }
 
+// Whether two header names are the same, ASCII letters compared case-insensitively.
+bool same_header_name(std::string_view a, std::string_view b);
+
 // Case-insensitive lookup; empty view when absent.
 std::string_view find_header(const Headers& headers, std::string_view name);
 

@@ -32,15 +32,6 @@ bool is_tchar(unsigned char c) {
   }
 }
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
-
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
-
 // A request line's method, target or Host value: visible ASCII, no space (it would split the line).
 bool line_safe(std::string_view s) {
   if (s.empty()) return false;
@@ -50,7 +41,8 @@ bool line_safe(std::string_view s) {
 }
 
 bool framing_header(std::string_view name) {
-  return same_name(name, "Content-Length") || same_name(name, "Transfer-Encoding") || same_name(name, "Connection");
+  return same_header_name(name, "Content-Length") || same_header_name(name, "Transfer-Encoding") ||
+         same_header_name(name, "Connection");
 }
 
 void append_number(std::string& out, uint64_t n) {
@@ -72,8 +64,8 @@ void append_fields(std::string& out, const Headers& headers, const Header* extra
   for (size_t i = 0; i < headers.size(); ++i) {
     const Header& h = headers[i];
     if (!writable_header(h.name, h.value) || framing_header(h.name)) continue;
-    bool replaced = extra && same_name(extra->name, h.name);
-    for (size_t j = i + 1; j < headers.size() && !replaced; ++j) replaced = same_name(headers[j].name, h.name);
+    bool replaced = extra && same_header_name(extra->name, h.name);
+    for (size_t j = i + 1; j < headers.size() && !replaced; ++j) replaced = same_header_name(headers[j].name, h.name);
     if (!replaced) append_field(out, h.name, h.value);
   }
   if (extra && writable_header(extra->name, extra->value) && !framing_header(extra->name))
@@ -126,7 +118,7 @@ bool append_request_head(std::string& out, std::string_view method, std::string_
   out.append(" HTTP/1.1\r\n");
   bool named_host = false;
   for (const Header& h : headers)
-    named_host = named_host || (same_name(h.name, "Host") && writable_header(h.name, h.value));
+    named_host = named_host || (same_header_name(h.name, "Host") && writable_header(h.name, h.value));
   if (!named_host) append_field(out, "Host", host);
   append_fields(out, headers, nullptr);
   append_framing(out, 11, framing);

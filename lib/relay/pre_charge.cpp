@@ -23,6 +23,17 @@ store::Log starting_row(const RelayState& s, int64_t created_at) {
   return row;
 }
 
+namespace {
+
+// A trusted request: its amount held on this node (by `ledger`), nothing written until it ends.
+void hold_trusted(RelayState& s, TrustLedger* ledger, int64_t amount, int64_t now) {
+  s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
+  s.trusted_at = now;
+  s.pre_charged_channel_id = s.channel->channel.id;
+}
+
+}  // namespace
+
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
   const int64_t amount =
       billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
@@ -33,9 +44,7 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
   // Trusted on the balances a recent pre-charge read: no trip to the store thread.
   if (ledger && ledger->try_hold_seen(s.user->id, s.token->id, amount, catalog)) {
     if (flights) flights->enter(s.token->id);
-    s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
-    s.trusted_at = now;
-    s.pre_charged_channel_id = s.channel->channel.id;
+    hold_trusted(s, ledger, amount, now);
     co_return Result<void>{};
   }
 
@@ -84,9 +93,7 @@ boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecu
     co_return log_id.error();
   }
   if (*log_id == 0) {  // trusted: held on this node, nothing written
-    s.trust_hold = TrustHold(ledger, s.user->id, s.token->id, amount);
-    s.trusted_at = now;
-    s.pre_charged_channel_id = s.channel->channel.id;
+    hold_trusted(s, ledger, amount, now);
     co_return Result<void>{};
   }
   if (ledger) {

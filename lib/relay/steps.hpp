@@ -89,12 +89,8 @@ class TrustLedger {
   bool try_hold(int64_t user_id, int64_t token_id, int64_t amount, int64_t user_quota, int64_t token_remain,
                 bool token_unlimited, const Capture* capture = nullptr) {
     if (writes_failing_.load(std::memory_order_relaxed)) return false;
-    const int64_t line = 100 * std::max<int64_t>(amount, 1);
     std::lock_guard lock(mutex_);
-    if (user_quota - held(by_user_, user_id) <= line) return false;
-    if (!token_unlimited && token_remain - held(by_token_, token_id) <= line) return false;
-    by_user_[user_id] += amount;
-    by_token_[token_id] += amount;
+    if (!hold_if_over_line(user_id, token_id, amount, user_quota, token_remain, token_unlimited)) return false;
     if (capture) {
       const auto now = std::chrono::steady_clock::now();
       remember(seen_users_, user_id, user_quota, false, capture->user_spent, capture->catalog, now);
@@ -123,7 +119,6 @@ class TrustLedger {
   // they are stale, or trust would not hold. Held like try_hold when true.
   bool try_hold_seen(int64_t user_id, int64_t token_id, int64_t amount, uint64_t catalog) {
     if (writes_failing_.load(std::memory_order_relaxed)) return false;
-    const int64_t line = 100 * std::max<int64_t>(amount, 1);
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     auto u = seen_users_.find(user_id);
@@ -135,13 +130,8 @@ class TrustLedger {
       if (!fresh_t) forget(seen_tokens_, t);
       return false;
     }
-    const Seen& su = u->second;
-    const Seen& st = t->second;
-    if (su.balance - (su.spent - su.spent_at_read) - held(by_user_, user_id) <= line) return false;
-    if (!st.unlimited && st.balance - (st.spent - st.spent_at_read) - held(by_token_, token_id) <= line) return false;
-    by_user_[user_id] += amount;
-    by_token_[token_id] += amount;
-    return true;
+    return hold_if_over_line(user_id, token_id, amount, u->second.estimate(), t->second.estimate(),
+                             t->second.unlimited);
   }
 
   // What this node took from a user's and a token's balances in the database (a settle, a
@@ -183,8 +173,20 @@ class TrustLedger {
     int64_t spent_at_read = 0;
     uint64_t catalog = 0;
     std::chrono::steady_clock::time_point read_at;
+    int64_t estimate() const { return balance - (spent - spent_at_read); }
   };
   using SeenMap = std::unordered_map<int64_t, Seen>;
+
+  // Under mutex_: One API's line, balances less what is held above 100 × amount; then held.
+  bool hold_if_over_line(int64_t user_id, int64_t token_id, int64_t amount, int64_t user_balance, int64_t token_balance,
+                         bool token_unlimited) {
+    const int64_t line = 100 * std::max<int64_t>(amount, 1);
+    if (user_balance - held(by_user_, user_id) <= line) return false;
+    if (!token_unlimited && token_balance - held(by_token_, token_id) <= line) return false;
+    by_user_[user_id] += amount;
+    by_token_[token_id] += amount;
+    return true;
+  }
 
   static int64_t held(const Holdings& h, int64_t id) {
     auto it = h.find(id);

@@ -111,7 +111,7 @@ Result<void> Db::open(const std::string& path) {
     // SQLite counts every allocation under a global mutex unless told not to; nothing reads them.
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     // A batch runs each job in a savepoint, whose journal (the pages it changes, as they were)
-    // spilled to a temporary file past 64 KiB: a settle changes about 16 pages, so every request
+    // spilled to a temporary file past 64 KiB: a settle changes about 13 pages, so every request
     // cost some 17 write calls at c=64. Kept in memory up to 128 KiB; a larger one (a big change in
     // one statement) still goes to disk. (With a limit above 128 KiB, SQLite 3.40 fails that spill
     // with "database or disk is full"; group_commit_test spills at this one.)
