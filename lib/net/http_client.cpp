@@ -11,6 +11,7 @@
 
 #include "core/util.hpp"
 #include "net/asio.hpp"
+#include "net/http_parse.hpp"
 #include "net/http_wire.hpp"
 
 namespace oneapi::net {
@@ -96,7 +97,7 @@ Error transport_error(const std::string& what, const beast::error_code& ec) {
 struct Connection {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
+  ReadBuffer buffer;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
   void close() {
@@ -214,72 +215,76 @@ struct HttpClient::Impl {
 
 namespace {
 
-// A response body that collects what each read brings and is drained by read_some: a stream
-// holds no fixed buffer while it waits for its upstream (a 16 KB one in the coroutine frame was
-// most of a held stream's memory), and a Content-Length is never trusted for an allocation.
-struct DrainedBody {
-  using value_type = std::string;
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
-    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
-      const size_t before = body_.size();
-      for (auto b : beast::buffers_range_ref(buffers)) body_.append(static_cast<const char*>(b.data()), b.size());
-      ec = {};
-      return body_.size() - before;
-    }
-    void finish(beast::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
-};
-
 class Response final : public ClientResponse {
  public:
   Response(std::shared_ptr<HttpClient::Impl> impl, std::string key, std::unique_ptr<Connection> conn)
-      : impl_(std::move(impl)), key_(std::move(key)), conn_(std::move(conn)) {
-    parser_.body_limit(boost::none);
-    parser_.header_limit(64 * 1024);
-  }
+      : impl_(std::move(impl)), key_(std::move(key)), conn_(std::move(conn)) {}
 
   ~Response() override {
-    // Reuse only a connection whose response was read to the end; anything else is closed,
-    // which also tells the upstream to stop generating.
-    if (conn_ && parser_.is_done() && parser_.keep_alive())
+    // Reuse only a connection whose response was read to the end, with nothing after it; anything
+    // else is closed, which also tells the upstream to stop generating.
+    if (conn_ && done_ && keep_alive_ && conn_->buffer.empty()) {
+      conn_->buffer.release_if_empty(16 * 1024);  // an idle connection keeps a small buffer only
       impl_->give_back(key_, std::move(conn_));
-    else if (conn_)
+    } else if (conn_)
       conn_->close();
   }
 
-  // Reads the status line and headers.
+  // Reads the status line and headers (past any 1xx interim answer). A head that is not HTTP
+  // sets malformed() and returns an error.
   asio::awaitable<beast::error_code> read_head(std::chrono::milliseconds timeout) {
     if (timeout.count() > 0)
       conn_->lowest().expires_after(timeout);
     else
       conn_->lowest().expires_never();
-    auto [ec, n] =
-        co_await with_stream(*conn_, [&](auto& s) { return http::async_read_header(s, conn_->buffer, parser_, kTok); });
-    if (!ec) {
-      status_ = static_cast<int>(parser_.get().result_int());
-      for (const auto& f : parser_.get())
-        headers_.push_back(Header{std::string(f.name_string()), std::string(f.value())});
+    ResponseHead head;
+    for (;;) {
+      const HeadParse parsed = parse_response_head(conn_->buffer.data(), kHeadLimit, false, head);
+      if (parsed.status == ParseStatus::complete) {
+        conn_->buffer.consume(parsed.consumed);
+        if (head.status >= 100 && head.status < 200 && head.status != 101) continue;
+        break;
+      }
+      if (parsed.status != ParseStatus::incomplete) {
+        malformed_ =
+            parsed.status == ParseStatus::too_large ? std::string_view("headers larger than 64 KB") : parsed.reason;
+        co_return http::error::bad_value;
+      }
+      if (auto ec = co_await read_more(512)) co_return ec;
     }
-    co_return ec;
+    status_ = head.status;
+    headers_ = std::move(head.headers);
+    keep_alive_ = head.keep_alive;
+    framing_ = head.body.kind;
+    remaining_ = head.body.length;
+    done_ = framing_ == BodyFraming::Kind::none;
+    co_return beast::error_code{};
   }
 
+  std::string_view malformed() const { return malformed_; }
   int status() const override { return status_; }
   const Headers& headers() const override { return headers_; }
 
   asio::awaitable<Result<std::string>> read_some() override {
-    std::string& body = parser_.get().body();
-    while (body.empty() && !parser_.is_done()) {
+    for (;;) {
+      if (done_) co_return std::string();
+      std::string piece = take_buffered();
+      if (!piece.empty()) co_return piece;
+      if (done_) co_return std::string();
+      if (!chunks_.error().empty())
+        co_return Error{ErrorKind::upstream_error,
+                        "upstream sent a malformed chunked body: " + std::string(chunks_.error()),
+                        "read_response_body_failed",
+                        502,
+                        "",
+                        true};
       conn_->lowest().expires_after(impl_->idle_timeout.load());
-      auto [ec, n] =
-          co_await with_stream(*conn_, [&](auto& s) { return http::async_read_some(s, conn_->buffer, parser_, kTok); });
+      const size_t want = framing_ == BodyFraming::Kind::length ? std::min<uint64_t>(remaining_, 64 * 1024) : 512;
+      const beast::error_code ec = co_await read_more(want);
+      if (ec == asio::error::eof && framing_ == BodyFraming::Kind::until_close) {
+        done_ = true;
+        continue;
+      }
       if (ec) {
         if (ec == beast::error::timeout)
           co_return Error{ErrorKind::upstream_timeout, "upstream read timed out", "upstream_timeout", 0, "", true};
@@ -291,9 +296,6 @@ class Response final : public ClientResponse {
                         true};
       }
     }
-    std::string piece = std::move(body);
-    body.clear();  // a moved-from string is valid but unspecified
-    co_return piece;
   }
 
   asio::awaitable<Result<std::string>> read_all(size_t limit) override {
@@ -318,12 +320,55 @@ class Response final : public ClientResponse {
   }
 
  private:
+  static constexpr size_t kHeadLimit = 64 * 1024;
+
+  asio::awaitable<beast::error_code> read_more(size_t min_room) {
+    auto [to, room] = conn_->buffer.prepare(std::max<size_t>(min_room, 512));
+    auto [ec, n] =
+        co_await with_stream(*conn_, [&](auto& s) { return s.async_read_some(asio::buffer(to, room), kTok); });
+    conn_->buffer.commit(n);
+    co_return ec;
+  }
+
+  // The body's bytes already read, as the framing delimits them.
+  std::string take_buffered() {
+    std::string piece;
+    ReadBuffer& buffer = conn_->buffer;
+    switch (framing_) {
+      case BodyFraming::Kind::none:
+        done_ = true;
+        break;
+      case BodyFraming::Kind::length: {
+        const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining_, buffer.size()));
+        piece.assign(buffer.data().substr(0, take));
+        buffer.consume(take);
+        remaining_ -= take;
+        done_ = remaining_ == 0;
+        break;
+      }
+      case BodyFraming::Kind::chunked:
+        buffer.consume(chunks_.feed(buffer.data(), piece));
+        done_ = chunks_.done();
+        break;
+      case BodyFraming::Kind::until_close:
+        piece.assign(buffer.data());
+        buffer.consume(buffer.size());
+        break;
+    }
+    return piece;
+  }
+
   std::shared_ptr<HttpClient::Impl> impl_;
   std::string key_;
   std::unique_ptr<Connection> conn_;
-  http::response_parser<DrainedBody> parser_;
   int status_ = 0;
   Headers headers_;
+  bool keep_alive_ = false;
+  bool done_ = false;
+  BodyFraming::Kind framing_ = BodyFraming::Kind::none;
+  uint64_t remaining_ = 0;
+  ChunkedDecoder chunks_;
+  std::string_view malformed_;
 };
 
 }  // namespace
@@ -383,6 +428,14 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(Client
       co_return transport_error("sending the request to " + url->host_header + " failed", ec);
     }
     if (auto ec = co_await response->read_head(impl_->response_timeout.load())) {
+      if (!response->malformed().empty()) {
+        Error e = Error::make(
+            ErrorKind::upstream_error,
+            "the response of " + url->host_header + " is not valid HTTP: " + std::string(response->malformed()),
+            "do_request_failed");
+        e.retryable = true;
+        co_return e;
+      }
       if (reused && ec != beast::error::timeout) continue;
       co_return transport_error("reading the response of " + url->host_header + " failed", ec);
     }

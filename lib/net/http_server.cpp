@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <list>
@@ -14,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/util.hpp"
 #include "net/asio.hpp"
+#include "net/http_parse.hpp"
 #include "net/http_wire.hpp"
 
 namespace oneapi::net {
@@ -187,6 +189,86 @@ class Writer final : public ResponseWriter {
   bool failed_ = false;
 };
 
+// How reading a request ended. status: 0 read (version and keep_alive set), -1 the connection
+// ended or timed out (nothing to answer), else the error status to answer with before closing.
+struct ReadEnd {
+  int status = 0;
+  std::string message;
+  unsigned version = 11;
+  bool keep_alive = false;
+};
+
+ReadEnd connection_ended() {
+  ReadEnd end;
+  end.status = -1;
+  return end;
+}
+
+ReadEnd body_too_large(size_t limit) {
+  return ReadEnd{413, "request body too large (limit " + std::to_string(limit) + " bytes)"};
+}
+
+template <class Stream>
+asio::awaitable<beast::error_code> read_more(Stream& stream, ReadBuffer& buffer, size_t min_room) {
+  auto [to, room] = buffer.prepare(min_room);
+  auto [ec, n] = co_await stream.async_read_some(asio::buffer(to, room), kTok);
+  buffer.commit(n);
+  co_return ec;
+}
+
+template <class Stream>
+asio::awaitable<ReadEnd> read_request(Stream& stream, ReadBuffer& buffer, const ServerLimits& limits,
+                                      ServerRequest& req) {
+  constexpr size_t kHeadLimit = 64 * 1024;
+  RequestHead head;
+  for (;;) {
+    const HeadParse parsed = parse_request_head(buffer.data(), kHeadLimit, head);
+    if (parsed.status == ParseStatus::bad)
+      co_return ReadEnd{400, "malformed HTTP request: " + std::string(parsed.reason)};
+    if (parsed.status == ParseStatus::too_large) co_return ReadEnd{431, "request headers too large"};
+    if (parsed.status == ParseStatus::complete) {
+      buffer.consume(parsed.consumed);
+      break;
+    }
+    if (co_await read_more(stream, buffer, 512)) co_return connection_ended();
+  }
+  const bool chunked = head.body.kind == BodyFraming::Kind::chunked;
+  const uint64_t length = head.body.kind == BodyFraming::Kind::length ? head.body.length : 0;
+  if (length > limits.body_limit) co_return body_too_large(limits.body_limit);
+  // curl and others wait for this before a large body (or give up waiting after a second).
+  if (head.expect_continue && (chunked || buffer.size() < length)) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTok);
+    if (ec) co_return connection_ended();
+  }
+  if (chunked) {
+    ChunkedDecoder decoder;
+    for (;;) {
+      buffer.consume(decoder.feed(buffer.data(), req.body));
+      if (!decoder.error().empty()) co_return ReadEnd{400, "malformed HTTP request: " + std::string(decoder.error())};
+      if (req.body.size() > limits.body_limit) co_return body_too_large(limits.body_limit);
+      if (decoder.done()) break;
+      if (co_await read_more(stream, buffer, 512)) co_return connection_ended();
+    }
+  } else if (length > 0) {
+    const size_t have = std::min<size_t>(buffer.size(), length);
+    req.body.resize(length);
+    std::memcpy(req.body.data(), buffer.data().data(), have);
+    buffer.consume(have);
+    if (have < length) {  // the rest straight into the body, not through the buffer
+      auto [ec, n] = co_await asio::async_read(stream, asio::buffer(req.body.data() + have, length - have), kTok);
+      if (ec) co_return connection_ended();
+    }
+  }
+  req.method = std::move(head.method);
+  req.target = std::move(head.target);
+  const size_t q = req.target.find('?');
+  req.path = req.target.substr(0, q);
+  if (q != std::string::npos) req.query = req.target.substr(q + 1);
+  req.headers = std::move(head.headers);
+  co_return ReadEnd{0, {}, head.version, head.keep_alive};
+}
+
 }  // namespace
 
 template <class Stream>
@@ -213,55 +295,32 @@ asio::awaitable<void> HttpServer::Impl::session(std::shared_ptr<Stream> stream, 
     registered = open.insert(open.end(), entry);
   }
   ++connections;
-  beast::flat_buffer buffer;
+  ReadBuffer buffer;
   for (;;) {
     if (stopping) break;
-    // On the heap and dropped once read: the session's frame lives as long as the connection,
-    // and a held stream should not keep the parser and its copy of the headers.
-    auto parser = std::make_unique<http::request_parser<http::string_body>>();
-    parser->body_limit(limits.body_limit);
-    parser->header_limit(64 * 1024);
-    stream->expires_after(buffer.size() > 0 ? limits.header_timeout : limits.idle_timeout);
-    auto [ec, n] = co_await http::async_read(*stream, buffer, *parser, kTok);
-    if (ec) {
-      const bool had_bytes = n > 0 || buffer.size() > 0 || parser->got_some();
-      if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    // One deadline for the whole request: the keep-alive wait, then its head and body.
+    stream->expires_after(buffer.empty() ? limits.idle_timeout : limits.header_timeout);
+    ServerRequest req;
+    const ReadEnd read = co_await read_request(*stream, buffer, limits, req);
+    if (read.status != 0) {
+      if (read.status > 0) {
         Writer<Stream> w(*stream, 11, false, limits);
-        const bool body = ec == http::error::body_limit;
         // Built outside the co_await: g++ 12 double-destroys ?: temporaries inside one.
-        std::string message = body ? "request body too large (limit " + std::to_string(limits.body_limit) + " bytes)"
-                                   : std::string("request headers too large");
-        std::string answer = error_body(ErrorKind::payload_too_large, std::move(message));
-        co_await w.send(body ? 413 : 431, json_headers(), std::move(answer));
-      } else if (had_bytes && ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::eof && ec != asio::error::connection_reset &&
-                 ec != asio::error::operation_aborted) {
-        Writer<Stream> w(*stream, 11, false, limits);
-        co_await w.send(400, json_headers(),
-                        error_body(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
+        std::string answer = error_body(read.status == 400 ? ErrorKind::invalid_request : ErrorKind::payload_too_large,
+                                        std::string(read.message));
+        co_await w.send(read.status, json_headers(), std::move(answer));
       }
       break;
     }
     entry->busy = true;
     ++in_flight;
-    auto& msg = parser->get();
-    ServerRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    req.headers.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
-    for (const auto& f : msg) req.headers.push_back(Header{std::string(f.name_string()), std::string(f.value())});
-    req.body = std::move(msg.body());
     req.peer_ip = peer_ip;
     req.client_ip = limits.trusted_proxies.empty()
                         ? peer_ip
                         : client_ip(peer_ip, req.header("X-Forwarded-For"), limits.trusted_proxies);
     req.over_unix = over_unix;
-    Writer<Stream> writer(*stream, msg.version(), msg.keep_alive() && !stopping, limits);
-    parser.reset();
-    if (buffer.size() == 0) buffer.shrink_to_fit();  // nothing pipelined: free it while the request runs
+    Writer<Stream> writer(*stream, read.version, read.keep_alive && !stopping, limits);
+    buffer.release_if_empty();  // nothing pipelined: free it while the request runs
     try {
       co_await handler(req, writer);
     } catch (const std::exception& e) {

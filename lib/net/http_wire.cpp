@@ -7,31 +7,6 @@ namespace oneapi::net {
 
 namespace {
 
-bool is_tchar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
 // A request line's method, target or Host value: visible ASCII, no space (it would split the line).
 bool line_safe(std::string_view s) {
   if (s.empty()) return false;
@@ -91,7 +66,7 @@ void append_framing(std::string& out, unsigned version, const Framing& f) {
 bool writable_header(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   for (char c : name)
-    if (!is_tchar(static_cast<unsigned char>(c))) return false;
+    if (!is_token_char(static_cast<unsigned char>(c))) return false;
   for (char c : value)
     if (c == '\r' || c == '\n' || c == '\0') return false;
   return true;

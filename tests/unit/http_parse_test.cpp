@@ -1,0 +1,366 @@
+#include "net/http_parse.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "net/http_client.hpp"
+#include "support/mock_upstream.hpp"
+#include "support/run_coro.hpp"
+
+using namespace oneapi;
+using namespace oneapi::net;
+using namespace oneapi::test;
+
+namespace {
+
+using Kind = BodyFraming::Kind;
+
+HeadParse request(std::string_view bytes, RequestHead& head, size_t limit = 64 * 1024) {
+  return parse_request_head(bytes, limit, head);
+}
+
+std::string_view bad_reason(std::string_view bytes) {
+  RequestHead head;
+  const HeadParse p = request(bytes, head);
+  return p.status == ParseStatus::bad ? p.reason : std::string_view("(not bad)");
+}
+
+HeadParse response(std::string_view bytes, ResponseHead& head, bool head_request = false) {
+  return parse_response_head(bytes, 64 * 1024, head_request, head);
+}
+
+// Opens a loopback connection to `port`, sends `bytes`, reads until the server closes.
+std::string raw_exchange(uint16_t port, const std::string& bytes) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::send(fd, bytes.data(), bytes.size(), 0) == static_cast<ssize_t>(bytes.size()));
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+// An upstream that answers one connection with fixed bytes, then hangs up.
+class RawUpstream {
+ public:
+  explicit RawUpstream(std::string answer) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener_, 1) == 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, answer = std::move(answer)] {
+      int c = ::accept(listener_, nullptr, nullptr);
+      if (c < 0) return;
+      char request[4096];
+      (void)::read(c, request, sizeof request);
+      (void)::write(c, answer.data(), answer.size());
+      ::close(c);
+    });
+  }
+  ~RawUpstream() {
+    thread_.join();
+    ::close(listener_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+struct Fetched {
+  int status = 0;
+  std::string body;
+  Error error;
+  bool failed = false;
+};
+
+Fetched fetch(const std::string& url) {
+  return run_coro<Fetched>([&](boost::asio::io_context& ioc) -> boost::asio::awaitable<Fetched> {
+    HttpClient client(ioc, {});
+    Fetched f;
+    ClientRequest req{"GET", url, {}, ""};
+    auto r = co_await client.send(std::move(req));
+    if (!r) {
+      f.failed = true;
+      f.error = r.error();
+      co_return f;
+    }
+    f.status = (*r)->status();
+    auto body = co_await (*r)->read_all();
+    if (!body) {
+      f.failed = true;
+      f.error = body.error();
+      co_return f;
+    }
+    f.body = *body;
+    co_return f;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("request head: line, fields, length, and incomplete at every cut", "[net][parse]") {
+  const std::string bytes =
+      "POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: gw\r\nContent-Length:  12 \r\nX-Empty:\r\n"
+      "Authorization: Bearer sk-a b\r\n\r\n";
+  RequestHead head;
+  const HeadParse p = request(bytes + "{\"a\":1}", head);
+  REQUIRE(p.status == ParseStatus::complete);
+  CHECK(p.consumed == bytes.size());
+  CHECK(head.method == "POST");
+  CHECK(head.target == "/v1/chat/completions?x=1");
+  CHECK(head.version == 11);
+  CHECK(head.keep_alive);
+  CHECK_FALSE(head.expect_continue);
+  CHECK(head.body.kind == Kind::length);
+  CHECK(head.body.length == 12);
+  REQUIRE(head.headers.size() == 4);
+  CHECK(head.headers[1].value == "12");  // surrounding spaces dropped
+  CHECK(head.headers[2].name == "X-Empty");
+  CHECK(head.headers[2].value.empty());
+  CHECK(find_header(head.headers, "authorization") == "Bearer sk-a b");
+
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    RequestHead partial;
+    INFO("cut at " << cut);
+    CHECK(request(std::string_view(bytes).substr(0, cut), partial).status == ParseStatus::incomplete);
+  }
+}
+
+TEST_CASE("request head: keep-alive by version and Connection, Expect, leading blank lines, chunked", "[net][parse]") {
+  RequestHead head;
+  REQUIRE(request("GET / HTTP/1.0\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.version == 10);
+  CHECK_FALSE(head.keep_alive);
+  CHECK(head.body.kind == Kind::none);
+  REQUIRE(request("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.keep_alive);
+  REQUIRE(request("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK_FALSE(head.keep_alive);
+
+  const std::string chunked =
+      "\r\n\r\nPUT /u HTTP/1.1\r\nExpect: 100-Continue\r\nTransfer-Encoding: gzip, chunked\r\n\r\n";
+  const HeadParse p = request(chunked, head);
+  REQUIRE(p.status == ParseStatus::complete);
+  CHECK(p.consumed == chunked.size());
+  CHECK(head.method == "PUT");
+  CHECK(head.expect_continue);
+  CHECK(head.body.kind == Kind::chunked);
+
+  REQUIRE(request("POST / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", head).status ==
+          ParseStatus::complete);
+  CHECK(head.body.kind == Kind::none);
+}
+
+TEST_CASE("request head: what could frame the message two ways is refused", "[net][parse]") {
+  CHECK(bad_reason("GET / HTTP/1.1\nHost: x\r\n\r\n") == "line ends in LF without CR");
+  CHECK(bad_reason("GET / HTTP/1.1\r\nHost: x\n\r\n") == "line ends in LF without CR");
+  CHECK(bad_reason("GET / HTTP/1.1\r\nHost : x\r\n\r\n") == "bad header name");
+  CHECK(bad_reason("GET / HTTP/1.1\r\nA: x\r\n  folded\r\n\r\n") == "folded header line");
+  CHECK(bad_reason("GET / HTTP/1.1\r\nA: x\ry\r\n\r\n") == "bad character in a header value");
+  CHECK(bad_reason("GET / HTTP/1.1\r\nNoColon\r\n\r\n") == "header line without a name");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n") ==
+        "both Transfer-Encoding and Content-Length");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n") == "unsupported Transfer-Encoding");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n") ==
+        "conflicting Content-Length headers");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n") == "bad Content-Length");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == "bad Content-Length");
+  CHECK(bad_reason("POST / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n") == "bad Content-Length");
+  CHECK(bad_reason("GET / HTTP/2.0\r\n\r\n") == "unsupported HTTP version");
+  CHECK(bad_reason("GET /  HTTP/1.1\r\n\r\n") == "unsupported HTTP version");
+  CHECK(bad_reason("GET /\x01 HTTP/1.1\r\n\r\n") == "bad request target");
+  CHECK(bad_reason("G(T / HTTP/1.1\r\n\r\n") == "bad method");
+  CHECK(bad_reason("GET\r\n\r\n") == "bad request line");
+
+  RequestHead head;
+  const std::string big = "GET / HTTP/1.1\r\nX: " + std::string(200, 'a') + "\r\n\r\n";
+  CHECK(request(big, head, 100).status == ParseStatus::too_large);
+  CHECK(request(big.substr(0, 150), head, 100).status == ParseStatus::too_large);
+  CHECK(request(big.substr(0, 90), head, 100).status == ParseStatus::incomplete);
+}
+
+TEST_CASE("response head: status, framing by status, length, coding or close", "[net][parse]") {
+  ResponseHead head;
+  HeadParse p = response("HTTP/1.1 200\r\nContent-Length: 3\r\n\r\nabc", head);
+  REQUIRE(p.status == ParseStatus::complete);
+  CHECK(p.consumed == 35);
+  CHECK(head.status == 200);
+  CHECK(head.body.kind == Kind::length);
+  CHECK(head.body.length == 3);
+  CHECK(head.keep_alive);
+
+  REQUIRE(response("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.body.kind == Kind::none);
+  REQUIRE(response("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", head, true).status == ParseStatus::complete);
+  CHECK(head.body.kind == Kind::none);
+  REQUIRE(response("HTTP/1.1 100 Continue\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.status == 100);
+  CHECK(head.body.kind == Kind::none);
+
+  REQUIRE(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.body.kind == Kind::chunked);
+  CHECK(head.keep_alive);
+  REQUIRE(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.body.kind == Kind::until_close);
+  CHECK_FALSE(head.keep_alive);
+  REQUIRE(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n", head).status ==
+          ParseStatus::complete);
+  CHECK(head.body.kind == Kind::chunked);
+  CHECK_FALSE(head.keep_alive);
+  REQUIRE(response("HTTP/1.0 200 OK\r\n\r\n", head).status == ParseStatus::complete);
+  CHECK(head.body.kind == Kind::until_close);
+  CHECK_FALSE(head.keep_alive);
+
+  CHECK(response("HTTP/1.1 20 OK\r\n\r\n", head).status == ParseStatus::bad);
+  CHECK(response("HTTP/1.1 2000 OK\r\n\r\n", head).status == ParseStatus::bad);
+  CHECK(response("ICY 200 OK\r\n\r\n", head).status == ParseStatus::bad);
+  CHECK(response("HTTP/1.1 200 OK\r\n", head).status == ParseStatus::incomplete);
+}
+
+TEST_CASE("chunked decoder: one byte at a time or all at once, extensions and trailers dropped", "[net][parse]") {
+  const std::string body = "5;name=value\r\nhello\r\n1A\r\n" + std::string(26, 'z') + "\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+  const std::string want = "hello" + std::string(26, 'z');
+
+  ChunkedDecoder whole;
+  std::string out;
+  CHECK(whole.feed(body, out) == body.size() - 4);  // stops at the end of the body
+  CHECK(whole.done());
+  CHECK(out == want);
+
+  ChunkedDecoder bytewise;
+  std::string pending, got;
+  for (char c : body.substr(0, body.size() - 4)) {
+    pending += c;
+    pending.erase(0, bytewise.feed(pending, got));
+    REQUIRE(bytewise.error().empty());
+  }
+  CHECK(bytewise.done());
+  CHECK(pending.empty());
+  CHECK(got == want);
+
+  const auto error_of = [](const std::string& bytes) {
+    ChunkedDecoder d;
+    std::string sink;
+    d.feed(bytes, sink);
+    return std::string(d.error());
+  };
+  CHECK(error_of("zz\r\n") == "bad chunk size");
+  CHECK(error_of("\r\n") == "bad chunk size");
+  CHECK(error_of("3\r\nabcX\r\n") == "chunk data not followed by CRLF");
+  CHECK(error_of("3\nabc") == "chunk line ends in LF without CR");
+  CHECK(error_of("1000000000000000\r\n") == "chunk size too large");
+  CHECK(error_of(std::string(5000, '1')) == "chunk line too long");
+}
+
+TEST_CASE("read buffer: grows only when full, keeps what is pending, frees when empty", "[net][parse]") {
+  ReadBuffer b;
+  auto [to, room] = b.prepare(512);
+  REQUIRE(room >= 512);
+  std::memcpy(to, "abcdef", 6);
+  b.commit(6);
+  b.consume(2);
+  CHECK(b.data() == "cdef");
+  auto [to2, room2] = b.prepare(4096);
+  REQUIRE(room2 >= 4096);
+  std::memcpy(to2, "gh", 2);
+  b.commit(2);
+  CHECK(b.data() == "cdefgh");
+  b.release_if_empty();
+  CHECK(b.size() == 6);
+  b.consume(6);
+  CHECK(b.empty());
+  b.release_if_empty();
+  CHECK(b.prepare(1).second >= 512);
+}
+
+TEST_CASE("server: chunked and 100-continue request bodies, refused framing, a body over the limit", "[net][parse]") {
+  MockUpstream mock([](const ServerRequest& req, MockReply& r) {
+    r.headers = {{"Content-Type", "text/plain"}};
+    r.body = "got " + req.body;
+  });
+  const auto port = static_cast<uint16_t>(mock.port());
+
+  const std::string chunked = raw_exchange(
+      port,
+      "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "4\r\nabcd\r\n3;x=y\r\nefg\r\n0\r\n\r\n");
+  CHECK(chunked.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(chunked.find("\r\n\r\ngot abcdefg") != std::string::npos);
+
+  // Body already sent with the head: no 100 Continue in between.
+  const std::string sized = raw_exchange(
+      port, "POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz");
+  CHECK(sized.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(sized.find("got xyz") != std::string::npos);
+
+  const std::string smuggled =
+      raw_exchange(port, "POST /e HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  CHECK(smuggled.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+  CHECK(smuggled.find("malformed HTTP request: both Transfer-Encoding and Content-Length") != std::string::npos);
+  CHECK(smuggled.find("\"type\":\"invalid_request_error\"") != std::string::npos);
+
+  const std::string bad_chunk = raw_exchange(port, "POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nq\r\n");
+  CHECK(bad_chunk.find("400 Bad Request") != std::string::npos);
+  CHECK(bad_chunk.find("bad chunk size") != std::string::npos);
+
+  const std::string huge = raw_exchange(port, "POST /e HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n");
+  CHECK(huge.rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(huge.find("request body too large") != std::string::npos);
+  CHECK(mock.request_count() == 2);
+}
+
+TEST_CASE("client: a 100 Continue before the answer, a body ended by the close, answers that are not HTTP",
+          "[net][parse]") {
+  {
+    RawUpstream up("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok");
+    const Fetched f = fetch(up.url());
+    REQUIRE_FALSE(f.failed);
+    CHECK(f.status == 201);
+    CHECK(f.body == "ok");
+  }
+  {
+    RawUpstream up("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end");
+    const Fetched f = fetch(up.url());
+    REQUIRE_FALSE(f.failed);
+    CHECK(f.body == "to the end");
+  }
+  {
+    RawUpstream up("SSH-2.0-OpenSSH\r\n\r\n");
+    const Fetched f = fetch(up.url());
+    REQUIRE(f.failed);
+    CHECK(f.error.kind == ErrorKind::upstream_error);
+    CHECK(f.error.message.find("is not valid HTTP: bad status line") != std::string::npos);
+  }
+  {
+    RawUpstream up("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n");
+    const Fetched f = fetch(up.url());
+    REQUIRE(f.failed);
+    CHECK(f.error.code == "read_response_body_failed");
+    CHECK(f.error.message == "upstream sent a malformed chunked body: bad chunk size");
+  }
+}
