@@ -239,7 +239,7 @@ class Response final : public ClientResponse {
       conn_->lowest().expires_never();
     ResponseHead head;
     for (;;) {
-      const HeadParse parsed = parse_response_head(conn_->buffer.data(), kHeadLimit, false, head);
+      const HeadParse parsed = parse_response_head(conn_->buffer.data(), kHeadLimit, head_request_, head);
       if (parsed.status == ParseStatus::complete) {
         conn_->buffer.consume(parsed.consumed);
         if (head.status >= 100 && head.status < 200 && head.status != 101) continue;
@@ -262,6 +262,8 @@ class Response final : public ClientResponse {
   }
 
   std::string_view malformed() const { return malformed_; }
+  // The answer to a HEAD has no body, whatever its Content-Length says.
+  void set_head_request(bool head) { head_request_ = head; }
   int status() const override { return status_; }
   const Headers& headers() const override { return headers_; }
 
@@ -369,6 +371,7 @@ class Response final : public ClientResponse {
   uint64_t remaining_ = 0;
   ChunkedDecoder chunks_;
   std::string_view malformed_;
+  bool head_request_ = false;
 };
 
 }  // namespace
@@ -423,6 +426,7 @@ asio::awaitable<Result<std::unique_ptr<ClientResponse>>> HttpClient::send(Client
       conn = std::move(*fresh);
     }
     auto response = std::make_unique<Response>(impl_, url->pool_key, std::move(conn));
+    response->set_head_request(m == "HEAD");
     if (auto ec = co_await response->write(head, request.body)) {
       if (reused) continue;
       co_return transport_error("sending the request to " + url->host_header + " failed", ec);

@@ -5,7 +5,6 @@
 
 #include <array>
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <list>
@@ -251,13 +250,15 @@ asio::awaitable<ReadEnd> read_request(Stream& stream, ReadBuffer& buffer, const 
       if (co_await read_more(stream, buffer, 512)) co_return connection_ended();
     }
   } else if (length > 0) {
-    const size_t have = std::min<size_t>(buffer.size(), length);
-    req.body.resize(length);
-    std::memcpy(req.body.data(), buffer.data().data(), have);
-    buffer.consume(have);
-    if (have < length) {  // the rest straight into the body, not through the buffer
-      auto [ec, n] = co_await asio::async_read(stream, asio::buffer(req.body.data() + have, length - have), kTok);
-      if (ec) co_return connection_ended();
+    // Grown as the bytes arrive: a declared length alone allocates at most 1 MB.
+    req.body.reserve(std::min<uint64_t>(length, 1 << 20));
+    for (;;) {
+      const size_t take = std::min<size_t>(buffer.size(), length - req.body.size());
+      req.body.append(buffer.data().data(), take);
+      buffer.consume(take);
+      if (req.body.size() == length) break;
+      if (co_await read_more(stream, buffer, std::min<size_t>(length - req.body.size(), 64 * 1024)))
+        co_return connection_ended();
     }
   }
   req.method = std::move(head.method);

@@ -13,6 +13,7 @@
 #include "net/sse.hpp"
 #include "support/daemon_fixture.hpp"
 #include "support/mock_upstream.hpp"
+#include "support/raw_peer.hpp"
 #include "support/run_coro.hpp"
 #include "support/temp_dir.hpp"
 
@@ -151,28 +152,12 @@ TEST_CASE("client: chunked bodies arrive piece by piece", "[net]") {
 
 TEST_CASE("client: a huge Content-Length is not allocated for, and a cut body is an error", "[net]") {
   // A raw upstream: claims a terabyte, sends five bytes, hangs up.
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(listener, 1) == 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::thread upstream([listener] {
-    int c = ::accept(listener, nullptr, nullptr);
-    if (c < 0) return;
-    char request[4096];
-    (void)::read(c, request, sizeof request);
-    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\nhello";
-    (void)::write(c, answer.data(), answer.size());
-    ::close(c);
-  });
+  RawUpstream upstream("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\nhello");
   struct Pieces {
     std::vector<std::string> data;
     Error error;
   };
-  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/";
+  const std::string url = upstream.url();
   auto got = run_coro<Pieces>([&](asio::io_context& ioc) -> asio::awaitable<Pieces> {
     net::HttpClient client(ioc, {});
     Pieces out;
@@ -193,8 +178,6 @@ TEST_CASE("client: a huge Content-Length is not allocated for, and a cut body is
     }
     co_return out;
   });
-  upstream.join();
-  ::close(listener);
   std::string all;
   for (const auto& d : got.data) all += d;
   CHECK(all == "hello");
