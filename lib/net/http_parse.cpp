@@ -37,6 +37,7 @@ void for_each_token(std::string_view list, F&& f) {
 size_t head_end(std::string_view data, bool& bad) {
   size_t line_start = 0;
   for (;;) {
+    if (line_start >= data.size()) return 0;  // also keeps memchr off an empty buffer's null pointer
     const void* found = std::memchr(data.data() + line_start, '\n', data.size() - line_start);
     if (!found) return 0;
     const size_t nl = static_cast<size_t>(static_cast<const char*>(found) - data.data());
