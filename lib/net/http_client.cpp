@@ -322,8 +322,6 @@ class Response final : public ClientResponse {
   }
 
  private:
-  static constexpr size_t kHeadLimit = 64 * 1024;
-
   asio::awaitable<beast::error_code> read_more(size_t min_room) {
     auto [to, room] = conn_->buffer.prepare(std::max<size_t>(min_room, 512));
     auto [ec, n] =

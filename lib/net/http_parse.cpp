@@ -264,11 +264,7 @@ size_t ChunkedDecoder::feed(std::string_view in, std::string& out) {
         uint64_t size = 0;
         size_t digits = 0;
         for (; digits < line.size(); ++digits) {
-          const char c = line[digits];
-          int v = -1;
-          if (c >= '0' && c <= '9') v = c - '0';
-          if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-          if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+          const int v = hex_digit_value(line[digits]);
           if (v < 0) break;
           if (digits == 15) {  // a chunk of 2^60 bytes or more is no chunk
             error_ = "chunk size too large";

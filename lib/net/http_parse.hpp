@@ -17,6 +17,17 @@
 
 namespace oneapi::net {
 
+// The most a message head (start line and fields) may take, for requests and answers alike.
+inline constexpr size_t kHeadLimit = 64 * 1024;
+
+// A hex digit's value, -1 for any other character (chunk sizes, %XX escapes).
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // How a message's body is delimited.
 struct BodyFraming {
   enum class Kind { none, length, chunked, until_close };

@@ -21,20 +21,13 @@ namespace oneapi::net {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string url_decode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+    } else if (s[i] == '%' && i + 2 < s.size() && hex_digit_value(s[i + 1]) >= 0 && hex_digit_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit_value(s[i + 1]) * 16 + hex_digit_value(s[i + 2]));
       i += 2;
     } else {
       out += s[i];
@@ -218,7 +211,6 @@ asio::awaitable<beast::error_code> read_more(Stream& stream, ReadBuffer& buffer,
 template <class Stream>
 asio::awaitable<ReadEnd> read_request(Stream& stream, ReadBuffer& buffer, const ServerLimits& limits,
                                       ServerRequest& req) {
-  constexpr size_t kHeadLimit = 64 * 1024;
   RequestHead head;
   for (;;) {
     const HeadParse parsed = parse_request_head(buffer.data(), kHeadLimit, head);
