@@ -134,9 +134,10 @@ boost::asio::awaitable<void> refund(RelayState& s, store::StoreExecutor& store, 
   rf.pre_charged = s.pre_charged;
   rf.elapsed_ms = elapsed_ms(s);
   rf.content = "refunded: " + why.message;
-  auto job = [rf = std::move(rf), flights = s.flights](store::Store& db) {
+  auto counted = std::make_shared<bool>(false);  // its batch may run it twice
+  auto job = [rf = std::move(rf), flights = s.flights, counted](store::Store& db) {
     auto refunded = db.refund(rf);
-    if (flights) flights->leave(rf.token_id);
+    if (flights && !std::exchange(*counted, true)) flights->leave(rf.token_id);
     return refunded;
   };
   auto undo = [] {};

@@ -106,9 +106,11 @@ class StoreExecutor {
 
   // Like run, for the hot path's writes (pre-charge, settle, refund), which return a Result:
   // jobs that queue up while the store threads are busy share one transaction and one commit
-  // (group commit; each job's own transaction is a savepoint in it). Every result is handed back
-  // only after that commit. If the commit fails, every job of the batch fails with its error and
-  // `undo` reverts what a succeeded job did outside the database (on the store thread).
+  // (group commit; see run_together). Every result is handed back only after that commit. If the
+  // commit fails, every job of the batch fails with its error and `undo` reverts what a succeeded
+  // job did outside the database (on the store thread). A job can run twice: when another job of
+  // its batch rolls back, the batch starts over, after `undo` for each job that had succeeded.
+  // What `f` does outside the database must be undone by `undo` or happen once.
   template <class F, class Undo>
   auto run_batched(LockOrder order, F f, Undo undo) {
     using R = std::invoke_result_t<F, Store&>;
@@ -319,6 +321,7 @@ class StoreExecutor {
     LockOrder order;
     virtual void run(Store& store) = 0;
     virtual void fail(const Error& why) = 0;  // the batch's commit failed
+    virtual void retract() = 0;               // the batch is rolled back to run again
     virtual void deliver() = 0;
   };
 
@@ -334,6 +337,10 @@ class StoreExecutor {
     void fail(const Error& why) override {
       if (result && *result) undo();
       result.emplace(why);
+    }
+    void retract() override {
+      if (result && *result) undo();
+      result.reset();
     }
     void deliver() override {
       metrics::global().db_wait().observe(std::chrono::steady_clock::now() - queued);
@@ -371,26 +378,40 @@ class StoreExecutor {
     if (jobs.size() > largest_batch_.load(std::memory_order_relaxed))
       largest_batch_.store(jobs.size(), std::memory_order_relaxed);
     std::stable_sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a->order < b->order; });
-    size_t next = 0;
-    if (jobs.size() > 1 && store.begin_batch()) {
-      size_t done = 0;
-      for (; done < jobs.size(); ++done) {
-        jobs[done]->run(store);
-        if (!store.batch_alive()) {  // SQLite dropped the whole transaction (e.g. a full disk)
-          ++done;
-          break;
-        }
-      }
-      auto committed = store.commit_batch();
-      if (!committed)
-        for (size_t i = 0; i < done; ++i) jobs[i]->fail(committed.error());
-      for (size_t i = 0; i < done; ++i) jobs[i]->deliver();
-      next = done;
-    }
+    size_t next = jobs.size() > 1 ? run_together(store, jobs, false) : 0;
     for (; next < jobs.size(); ++next) {  // alone, each in its own transaction
       jobs[next]->run(store);
       jobs[next]->deliver();
     }
+  }
+
+  // Runs the jobs in one transaction and delivers their results after its commit; returns how
+  // many it ran (0 when the transaction did not begin; the rest run alone). Without savepoints at
+  // first: should a job roll back what it changed, the batch is rolled back, what its jobs did
+  // outside the database undone, and all of them run again with savepoints.
+  size_t run_together(Store& store, std::vector<std::unique_ptr<BatchJob>>& jobs, bool savepoints) {
+    if (!store.begin_batch(savepoints)) return 0;
+    size_t done = 0;
+    for (; done < jobs.size(); ++done) {
+      jobs[done]->run(store);
+      if (!savepoints && store.batch_needs_savepoints()) {
+        auto rolled_back = store.rollback_batch();
+        for (size_t i = 0; i <= done; ++i) jobs[i]->retract();
+        if (rolled_back) return run_together(store, jobs, true);
+        for (size_t i = 0; i <= done; ++i) jobs[i]->fail(rolled_back.error());
+        for (size_t i = 0; i <= done; ++i) jobs[i]->deliver();
+        return done + 1;
+      }
+      if (!store.batch_alive()) {  // SQLite dropped the whole transaction (e.g. a full disk)
+        ++done;
+        break;
+      }
+    }
+    auto committed = store.commit_batch();
+    if (!committed)
+      for (size_t i = 0; i < done; ++i) jobs[i]->fail(committed.error());
+    for (size_t i = 0; i < done; ++i) jobs[i]->deliver();
+    return done;
   }
 
   PoolOptions pool_;

@@ -59,10 +59,12 @@ Result<void> Db::run_cached(std::string_view sql) {
   return (*q)->run();
 }
 
-Result<void> Db::begin_batch() {
+Result<void> Db::begin_batch(bool savepoints) {
   if (in_batch_) return Error::make(ErrorKind::internal, "a batch is open already");
   if (auto r = run_cached(begin_sql(TxMode::immediate)); !r) return r;
   in_batch_ = true;
+  batch_savepoints_ = savepoints || total_changes() < 0;
+  batch_tainted_ = false;
   return {};
 }
 
@@ -88,10 +90,14 @@ Result<void> Db::commit_batch() {
 // ---- Transaction ----
 
 Result<Transaction> Transaction::begin(Db& db, Mode mode) {
+  if (db.in_batch() && !db.batch_savepoints_) {
+    ++db.open_transactions_;
+    return Transaction(&db, Kind::joined, db.total_changes());
+  }
   const bool savepoint = db.in_batch();
   if (auto r = db.run_cached(savepoint ? "SAVEPOINT job" : db.begin_sql(mode)); !r) return r.error();
   ++db.open_transactions_;
-  return Transaction(&db, savepoint);
+  return Transaction(&db, savepoint ? Kind::savepoint : Kind::outermost);
 }
 
 Transaction::~Transaction() {
@@ -107,7 +113,8 @@ Result<void> Transaction::commit() {
     e.retryable = true;
     return e;  // still open: the destructor rolls back
   }
-  if (auto r = db_->run_cached(savepoint_ ? "RELEASE job" : "COMMIT"); !r) return r;
+  if (kind_ != Kind::joined)
+    if (auto r = db_->run_cached(kind_ == Kind::savepoint ? "RELEASE job" : "COMMIT"); !r) return r;
   --db_->open_transactions_;
   db_ = nullptr;
   return {};
@@ -119,7 +126,12 @@ Result<void> Transaction::rollback() {
   db_ = nullptr;
   --db->open_transactions_;
   if (!db->in_transaction()) return {};  // rolled back already (SQLITE_FULL, a lost connection)
-  if (savepoint_) {
+  if (kind_ == Kind::joined) {
+    // Nothing changed, nothing to undo (a refused pre-charge, a settle that found no row).
+    if (db->total_changes() != changes_at_begin_) db->batch_tainted_ = true;
+    return {};
+  }
+  if (kind_ == Kind::savepoint) {
     if (auto r = db->run_cached("ROLLBACK TO job"); !r) return r;
     return db->run_cached("RELEASE job");
   }

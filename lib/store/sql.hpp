@@ -98,6 +98,9 @@ class Db {
   // Prepared once per distinct SQL text, then reused: the hot path never re-parses.
   Result<Query> query(std::string_view sql);
   virtual int changes() const = 0;  // rows touched by the last INSERT/UPDATE/DELETE
+  // Rows changed by the INSERTs, UPDATEs and DELETEs completed on this connection so far; -1 when
+  // the backend cannot say (then a batch always uses savepoints).
+  virtual int64_t total_changes() const { return -1; }
 
   // The statement that opens a transaction. SQLite's IMMEDIATE takes the write lock up front;
   // the servers lock rows instead (see for_update).
@@ -111,12 +114,19 @@ class Db {
   // whole file already; a server must lock the rows or two nodes read the same balance.
   std::string_view for_update() const { return dialect() == Dialect::sqlite ? "" : " FOR UPDATE"; }
 
-  // Group commit: one outer transaction around several jobs, each of whose own Transactions
-  // becomes a savepoint. commit_batch rolls everything back when COMMIT fails.
-  Result<void> begin_batch();
+  // Group commit: one outer transaction around several jobs. commit_batch rolls everything back
+  // when COMMIT fails.
+  //
+  // With `savepoints`, each job's own Transactions become savepoints, so one job's rollback leaves
+  // the others' work alone. Without (only where total_changes is known), they join the outer
+  // transaction at no cost: jobs almost never roll back, and a savepoint copies every page it
+  // changes. Should one roll back after changing rows, batch_needs_savepoints() turns true: the
+  // caller rolls the batch back and runs it again with savepoints.
+  Result<void> begin_batch(bool savepoints = true);
   Result<void> commit_batch();
   Result<void> rollback_batch();
   bool in_batch() const { return in_batch_; }
+  bool batch_needs_savepoints() const { return in_batch_ && batch_tainted_; }
   // False once the outer transaction can no longer commit: the savepoints released into it are
   // gone too.
   bool batch_alive() const { return in_batch_ && transaction_usable(); }
@@ -140,18 +150,23 @@ class Db {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   bool in_batch_ = false;
+  bool batch_savepoints_ = true;
+  bool batch_tainted_ = false;  // a joined Transaction rolled back after changing rows
   int open_transactions_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Cached>, Hash, std::equal_to<>> cache_;
 };
 
 // BEGIN on creation; ROLLBACK on destruction unless committed. Inside a batch (Db::begin_batch)
-// it is a SAVEPOINT, released on commit and rolled back to otherwise.
+// it is a SAVEPOINT, released on commit and rolled back to otherwise, or, in a batch without
+// savepoints, part of the batch's transaction (a rollback after changes taints the batch).
 class Transaction {
  public:
   using Mode = Db::TxMode;
   static Result<Transaction> begin(Db& db, Mode mode = Mode::immediate);
   ~Transaction();
-  Transaction(Transaction&& o) noexcept : db_(o.db_), savepoint_(o.savepoint_) { o.db_ = nullptr; }
+  Transaction(Transaction&& o) noexcept : db_(o.db_), kind_(o.kind_), changes_at_begin_(o.changes_at_begin_) {
+    o.db_ = nullptr;
+  }
   Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -160,9 +175,12 @@ class Transaction {
   Result<void> rollback();
 
  private:
-  Transaction(Db* db, bool savepoint) : db_(db), savepoint_(savepoint) {}
+  enum class Kind { outermost, savepoint, joined };
+  Transaction(Db* db, Kind kind, int64_t changes_at_begin = 0)
+      : db_(db), kind_(kind), changes_at_begin_(changes_at_begin) {}
   Db* db_ = nullptr;  // null once committed or rolled back
-  bool savepoint_ = false;
+  Kind kind_ = Kind::outermost;
+  int64_t changes_at_begin_ = 0;  // joined: Db::total_changes() when it began
 };
 
 // A database server out of reach (or a transaction it lost): retryable, code database_unavailable,

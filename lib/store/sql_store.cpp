@@ -223,10 +223,15 @@ class SqlStore final : public Store {
     return tx->commit();
   }
 
-  Result<void> begin_batch() override {
+  Result<void> begin_batch(bool savepoints) override {
     batch_channel_quota_.clear();
-    return db_.begin_batch();
+    return db_.begin_batch(savepoints);
   }
+  Result<void> rollback_batch() override {
+    batch_channel_quota_.clear();
+    return db_.rollback_batch();
+  }
+  bool batch_needs_savepoints() override { return db_.batch_needs_savepoints(); }
   Result<void> commit_batch() override {
     std::map<int64_t, int64_t> channels;  // ordered: the locks in id order
     channels.swap(batch_channel_quota_);

@@ -110,11 +110,13 @@ Result<void> Db::open(const std::string& path) {
   [[maybe_unused]] static const bool configured = [] {
     // SQLite counts every allocation under a global mutex unless told not to; nothing reads them.
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    // A batch runs each job in a savepoint, whose journal (the pages it changes, as they were)
-    // spilled to a temporary file past 64 KiB: a settle changes about 13 pages, so every request
-    // cost some 17 write calls at c=64. Kept in memory up to 128 KiB; a larger one (a big change in
-    // one statement) still goes to disk. (With a limit above 128 KiB, SQLite 3.40 fails that spill
-    // with "database or disk is full"; group_commit_test spills at this one.)
+    // A batch run again with savepoints (sql::Db::begin_batch), and a statement inside a
+    // transaction, keep the pages they change, as they were, in a journal that spilled to a
+    // temporary file past 64 KiB: a settle changes about 13 pages, so when every batch used
+    // savepoints each request cost some 17 write calls at c=64. Kept in memory up to 128 KiB; a
+    // larger one (a big change in one statement) still goes to disk. (With a limit above 128 KiB,
+    // SQLite 3.40 fails that spill with "database or disk is full"; group_commit_test spills at
+    // this one.)
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 128 << 10);
     return true;
   }();
@@ -169,6 +171,7 @@ Result<void> Db::set_busy_timeout(int ms) {
 
 int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 int Db::changes() const { return sqlite3_changes(db_); }
+int64_t Db::total_changes() const { return sqlite3_total_changes64(db_); }
 
 bool Db::in_transaction() const { return db_ && !sqlite3_get_autocommit(db_); }
 

@@ -66,6 +66,7 @@ class Db final : public sql::Db {
   Result<void> exec(const std::string& sql) override;
   Result<std::unique_ptr<sql::Statement>> prepare(std::string_view sql) override;
   int changes() const override;
+  int64_t total_changes() const override;
   std::string_view begin_sql(TxMode mode) const override {
     return mode == TxMode::immediate ? "BEGIN IMMEDIATE" : "BEGIN";
   }

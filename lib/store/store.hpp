@@ -51,10 +51,16 @@ class Store {
                                    const std::string& initial_root_access_token) = 0;
   virtual int schema_version() = 0;
   // Group commit (StoreExecutor::run_batched): one transaction around several jobs. A backend
-  // without it answers begin_batch with an error and the jobs run one by one.
-  virtual Result<void> begin_batch() { return Error::make(ErrorKind::internal, "batches not supported"); }
+  // without it answers begin_batch with an error and the jobs run one by one. Without
+  // `savepoints` a job that rolls back its changes taints the batch (sql::Db::begin_batch): it is
+  // rolled back whole and run again with savepoints.
+  virtual Result<void> begin_batch(bool /*savepoints*/) {
+    return Error::make(ErrorKind::internal, "batches not supported");
+  }
   virtual Result<void> commit_batch() { return {}; }
+  virtual Result<void> rollback_batch() { return {}; }
   virtual bool batch_alive() { return false; }
+  virtual bool batch_needs_savepoints() { return false; }
 
   virtual Result<Snapshot> load_snapshot() = 0;
 

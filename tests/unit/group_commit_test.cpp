@@ -5,6 +5,8 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "store/executor.hpp"
@@ -59,6 +61,51 @@ TEST_CASE("a batch keeps committed savepoints and drops rolled-back ones", "[uni
   CHECK_FALSE(db.in_batch());
   CHECK(count_rows(db, "v LIKE 'kept%'") == 2);
   CHECK(count_rows(db, "v = 'dropped'") == 0);
+}
+
+TEST_CASE("a batch without savepoints asks for them once a job rolls back what it changed", "[unit][store][batch]") {
+  test::TempDir dir;
+  sqlite::Db db;
+  REQUIRE(db.open(dir.file("joined.db")));
+  REQUIRE(db.exec("CREATE TABLE t (v TEXT UNIQUE)"));
+  insert(db, "before");
+  REQUIRE(db.begin_batch(false));
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "joined");
+    REQUIRE(tx->commit());
+  }
+  {
+    auto tx = sqlite::Transaction::begin(db);  // rolled back, but it changed nothing
+    REQUIRE(tx);
+    CHECK(count_rows(db, "v = 'joined'") == 1);
+    auto q = db.query("INSERT INTO t (v) VALUES (?)");
+    REQUIRE(q);
+    CHECK_FALSE((*q)->bind(1, std::string("before")).run());  // refused: UNIQUE
+  }
+  CHECK_FALSE(db.batch_needs_savepoints());
+  {
+    auto tx = sqlite::Transaction::begin(db);  // changed a row, then rolled back
+    REQUIRE(tx);
+    insert(db, "undone");
+  }
+  CHECK(db.batch_needs_savepoints());
+  CHECK(db.batch_alive());
+  // Its row cannot be taken back alone: the caller rolls the batch back and starts over.
+  CHECK(count_rows(db, "v = 'undone'") == 1);
+  REQUIRE(db.rollback_batch());
+  CHECK_FALSE(db.in_batch());
+  CHECK(count_rows(db, "1") == 1);  // only the row from before the batch
+  REQUIRE(db.begin_batch(true));
+  {
+    auto tx = sqlite::Transaction::begin(db);
+    REQUIRE(tx);
+    insert(db, "undone");
+  }
+  CHECK_FALSE(db.batch_needs_savepoints());  // the savepoint took it back
+  REQUIRE(db.commit_batch());
+  CHECK(count_rows(db, "1") == 1);
 }
 
 TEST_CASE("a savepoint whose journal outgrows memory still rolls back whole", "[unit][store][batch]") {
@@ -178,4 +225,68 @@ TEST_CASE("queued hot-path writes share one commit and fail one by one", "[unit]
   size_t named = 0;
   for (const auto& u : *users) named += u.username.rfind("user-", 0) == 0;
   CHECK(named == static_cast<size_t>(kJobs - kJobs / 5));
+}
+
+TEST_CASE("a batch whose job fails after writing runs again with savepoints, the others unharmed",
+          "[unit][store][batch][executor]") {
+  test::TempDir dir;
+  const std::string path = dir.file("oneapi.db");
+  StoreExecutor ex(open_sqlite_store(StoreOptions{path, 3000, {}}));
+  {
+    // user-4's new-user grant is refused after its user row went in: that job must roll back
+    // a change of its own, which only a savepoint can do without the rest of the batch.
+    sqlite::Db side;
+    REQUIRE(side.open(path));
+    REQUIRE(
+        side.exec("CREATE TRIGGER refuse_grant BEFORE INSERT ON logs WHEN NEW.username = 'user-4' "
+                  "BEGIN SELECT RAISE(ABORT, 'grant refused by the test'); END"));
+  }
+  boost::asio::io_context ioc;
+  constexpr int kJobs = 10;
+  int ok = 0, undone = 0;
+  std::string refused;
+  auto hold = [](Store& s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return s.schema_version();
+  };
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { co_await ex.run(std::move(hold)); }, boost::asio::detached);
+  for (int i = 0; i < kJobs; ++i) {
+    boost::asio::co_spawn(
+        ioc,
+        [&, i]() -> boost::asio::awaitable<void> {
+          NewUser n;
+          n.user.username = "user-" + std::to_string(i);
+          n.user.password = "x";
+          n.user.display_name = n.user.username;
+          n.quota_for_new_user = 100;
+          auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
+          auto undo = [&undone] { ++undone; };
+          const StoreExecutor::LockOrder order{i, 0};
+          auto r = co_await ex.run_batched(order, std::move(job), std::move(undo));
+          if (r)
+            ++ok;
+          else
+            refused += r.error().message;
+        },
+        boost::asio::detached);
+  }
+  ioc.run();
+  REQUIRE(ex.largest_batch() == kJobs);
+  CHECK(ok == kJobs - 1);
+  CHECK_THAT(refused, Catch::Contains("grant refused by the test"));
+  // user-0 … user-3 had succeeded in the first pass: undone once each, then run again.
+  CHECK(undone == 4);
+  auto count = [](Store& s) { return s.list_users(); };
+  auto users = ex.run_blocking(std::move(count));
+  REQUIRE(users);
+  std::set<std::string> names;
+  for (const auto& u : *users) names.insert(u.username);
+  for (int i = 0; i < kJobs; ++i) CHECK(names.count("user-" + std::to_string(i)) == (i == 4 ? 0u : 1u));
+  sqlite::Db side;
+  REQUIRE(side.open(path));
+  auto q = side.query("SELECT COUNT(*) FROM logs WHERE content LIKE 'new user grant%'");
+  REQUIRE(q);
+  REQUIRE(*(*q)->step());
+  CHECK((*q)->column_int64(0) == kJobs - 1);  // one grant each, none twice
 }
