@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "store/sqlite_vfs.hpp"
+
 namespace oneapi::store::sqlite {
 
 Error make_error(sqlite3* db, int rc, std::string_view what) {
@@ -115,9 +117,11 @@ Result<void> Db::open(const std::string& path) {
     // temporary file past 64 KiB: a settle changes about 13 pages, so when every batch used
     // savepoints each request cost some 17 write calls at c=64. Kept in memory up to 128 KiB; a
     // larger one (a big change in one statement) still goes to disk. (With a limit above 128 KiB,
-    // SQLite 3.40 fails that spill with "database or disk is full"; group_commit_test spills at
+    // SQLite 3.40 fails that spill with "database or disk is full": it writes the journal in one
+    // call, and the unix VFS writes at most 128 KiB - 1 per call. group_commit_test spills at
     // this one.)
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 128 << 10);
+    install_wal_write_gathering();  // after sqlite3_config: it initialises SQLite
     return true;
   }();
   close();
