@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +25,41 @@ int64_t count_rows(sqlite::Db& db, const std::string& where) {
   REQUIRE(row);
   REQUIRE(*row);
   return (*q)->column_int64(0);
+}
+
+// Keeps the store thread busy for 100 ms, so that the writes spawned next queue up behind it.
+void hold_store_thread(StoreExecutor& ex, boost::asio::io_context& ioc) {
+  boost::asio::co_spawn(
+      ioc,
+      [&ex]() -> boost::asio::awaitable<void> {
+        auto hold = [](Store& s) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          return s.schema_version();
+        };
+        co_await ex.run(std::move(hold));
+      },
+      boost::asio::detached);
+}
+
+// Queues create_user as a hot-path write (run_batched, ordered by `order`) and hands its result
+// to `done`; every undo of it counts in `undone`.
+void spawn_create_user(StoreExecutor& ex, boost::asio::io_context& ioc, int order, const std::string& name,
+                       int64_t grant, int& undone, std::function<void(const Result<User>&)> done) {
+  boost::asio::co_spawn(
+      ioc,
+      [&ex, &undone, order, name, grant, done = std::move(done)]() -> boost::asio::awaitable<void> {
+        NewUser n;
+        n.user.username = name;
+        n.user.password = "x";
+        n.user.display_name = name;
+        n.quota_for_new_user = grant;
+        auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
+        auto undo = [&undone] { ++undone; };
+        const StoreExecutor::LockOrder lock_order{order, 0};
+        auto r = co_await ex.run_batched(lock_order, std::move(job), std::move(undo));
+        done(r);
+      },
+      boost::asio::detached);
 }
 
 void insert(sqlite::Db& db, const std::string& v) {
@@ -187,32 +223,11 @@ TEST_CASE("queued hot-path writes share one commit and fail one by one", "[unit]
   boost::asio::io_context ioc;
   constexpr int kJobs = 40;
   int ok = 0, refused = 0, undone = 0;
-  // Hold the store thread so that the writes queue up behind it.
-  auto hold = [](Store& s) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return s.schema_version();
-  };
-  boost::asio::co_spawn(
-      ioc, [&]() -> boost::asio::awaitable<void> { co_await ex.run(std::move(hold)); }, boost::asio::detached);
+  hold_store_thread(ex, ioc);
   for (int i = 0; i < kJobs; ++i) {
-    boost::asio::co_spawn(
-        ioc,
-        [&, i]() -> boost::asio::awaitable<void> {
-          NewUser n;
-          // Every fifth one collides with an earlier name: refused alone, the others unharmed.
-          n.user.username = i % 5 == 4 ? "user-0" : "user-" + std::to_string(i);
-          n.user.password = "x";
-          n.user.display_name = n.user.username;
-          auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
-          auto undo = [&undone] { ++undone; };
-          const StoreExecutor::LockOrder order{i, 0};
-          auto r = co_await ex.run_batched(order, std::move(job), std::move(undo));
-          if (r)
-            ++ok;
-          else
-            ++refused;
-        },
-        boost::asio::detached);
+    // Every fifth one collides with an earlier name: refused alone, the others unharmed.
+    const std::string name = i % 5 == 4 ? "user-0" : "user-" + std::to_string(i);
+    spawn_create_user(ex, ioc, i, name, 0, undone, [&](const Result<User>& r) { ++(r ? ok : refused); });
   }
   ioc.run();
   CHECK(ok == kJobs - kJobs / 5);
@@ -245,32 +260,14 @@ TEST_CASE("a batch whose job fails after writing runs again with savepoints, the
   constexpr int kJobs = 10;
   int ok = 0, undone = 0;
   std::string refused;
-  auto hold = [](Store& s) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    return s.schema_version();
-  };
-  boost::asio::co_spawn(
-      ioc, [&]() -> boost::asio::awaitable<void> { co_await ex.run(std::move(hold)); }, boost::asio::detached);
-  for (int i = 0; i < kJobs; ++i) {
-    boost::asio::co_spawn(
-        ioc,
-        [&, i]() -> boost::asio::awaitable<void> {
-          NewUser n;
-          n.user.username = "user-" + std::to_string(i);
-          n.user.password = "x";
-          n.user.display_name = n.user.username;
-          n.quota_for_new_user = 100;
-          auto job = [n = std::move(n)](Store& s) { return s.create_user(n); };
-          auto undo = [&undone] { ++undone; };
-          const StoreExecutor::LockOrder order{i, 0};
-          auto r = co_await ex.run_batched(order, std::move(job), std::move(undo));
-          if (r)
-            ++ok;
-          else
-            refused += r.error().message;
-        },
-        boost::asio::detached);
-  }
+  hold_store_thread(ex, ioc);
+  for (int i = 0; i < kJobs; ++i)
+    spawn_create_user(ex, ioc, i, "user-" + std::to_string(i), 100, undone, [&](const Result<User>& r) {
+      if (r)
+        ++ok;
+      else
+        refused += r.error().message;
+    });
   ioc.run();
   REQUIRE(ex.largest_batch() == kJobs);
   CHECK(ok == kJobs - 1);

@@ -19,6 +19,11 @@ using namespace oneapi::store;
 
 namespace {
 
+// 1,500 rows of 2,000 bytes: about 3 MB, far more than an 8-page cache holds.
+const std::string kInsertManyRows =
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
+    "INSERT INTO t (v) SELECT printf('%.2000d', i) FROM n";
+
 int64_t scalar(sqlite::Db& db, const std::string& sql) {
   auto q = db.query(sql);
   REQUIRE(q);
@@ -104,11 +109,8 @@ TEST_CASE("vfs: a commit is on disk when COMMIT returns, even if the process die
   SECTION("a large one: frames spilled, written again and their checksums rewritten at the commit") {
     // 8 pages of cache: the insert spills frames mid-transaction (past the 120 KiB gather limit),
     // and the update writes those pages again, over frames of the same transaction.
-    REQUIRE(run_then_die(path,
-                         "BEGIN IMMEDIATE; "
-                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
-                         "INSERT INTO t (v) SELECT printf('%.2000d', i) FROM n; "
-                         "UPDATE t SET v = 'x' || substr(v, 2); COMMIT"));
+    REQUIRE(
+        run_then_die(path, "BEGIN IMMEDIATE; " + kInsertManyRows + "; UPDATE t SET v = 'x' || substr(v, 2); COMMIT"));
     sqlite::Db db;
     REQUIRE(db.open(path));
     CHECK(text(db, "PRAGMA integrity_check") == "ok");
@@ -124,9 +126,7 @@ TEST_CASE("vfs: a large transaction reads back what it spilled, and rolls back w
   REQUIRE(db.exec("PRAGMA cache_size=8; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
   REQUIRE(db.exec("INSERT INTO t (v) VALUES ('before')"));
   REQUIRE(db.exec("BEGIN IMMEDIATE"));
-  REQUIRE(
-      db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
-              "INSERT INTO t (v) SELECT printf('%.2000d', i) FROM n"));
+  REQUIRE(db.exec(kInsertManyRows));
   // Most of those pages left the 8-page cache for the WAL; reading them needs what was gathered.
   CHECK(scalar(db, "SELECT SUM(length(v)) FROM t") == 1500 * 2000 + 6);
   REQUIRE(db.exec("UPDATE t SET v = 'y' || substr(v, 2) WHERE id > 1"));
