@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <mutex>
 #include <new>
 #include <string>
+#include <unordered_map>
 
 namespace oneapi::store::sqlite {
 namespace {
@@ -28,7 +30,12 @@ struct File {
   sqlite3_int64 gathered_at;  // where the gathered bytes go
   sqlite3_int64 run_end;      // past the last byte gathered (flushed or not) since the log began
   std::string* gathered;      // WAL files only
+  std::string* wal_path;      // main database files: the path of their WAL file
 };
+
+// Open WAL files by path, for the main database file's write-lock release (x_shm_lock).
+std::mutex g_wal_files_mutex;
+std::unordered_multimap<std::string, File*> g_wal_files;
 // The root VFS's file lives in the same allocation, after ours.
 constexpr size_t kRealOffset = (sizeof(File) + 15) & ~size_t{15};
 
@@ -60,8 +67,18 @@ int x_close(sqlite3_file* file) {
   int rc = flushed(file);
   const int closed = root_methods(file).xClose(f->real);
   if (rc == SQLITE_OK) rc = closed;
+  if (f->wal) {
+    std::lock_guard lock(g_wal_files_mutex);
+    for (auto it = g_wal_files.begin(); it != g_wal_files.end(); ++it)
+      if (it->second == f) {
+        g_wal_files.erase(it);
+        break;
+      }
+  }
   delete f->gathered;
   f->gathered = nullptr;
+  delete f->wal_path;
+  f->wal_path = nullptr;
   return rc;
 }
 
@@ -134,6 +151,16 @@ int x_shm_map(sqlite3_file* file, int region, int size, int extend, void volatil
 int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
   const auto& m = root_methods(file);
   if (m.iVersion < 2 || !m.xShmLock) return SQLITE_IOERR_SHMLOCK;
+  // The WAL write lock (lock 0) is let go at the end of every write transaction. A transaction
+  // rolled back may leave spilled frames gathered: they go out now, while no other connection can
+  // write there, as SQLite itself would have written them. (Only the holder's can be non-empty.)
+  constexpr int kWriteLock = 0;
+  File* f = as_file(file);
+  if (offset == kWriteLock && flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE) && f->wal_path) {
+    std::lock_guard lock(g_wal_files_mutex);
+    auto [first, last] = g_wal_files.equal_range(*f->wal_path);
+    for (auto it = first; it != last; ++it) (void)flush(it->second);
+  }
   return m.xShmLock(real_of(file), offset, n, flags);
 }
 void x_shm_barrier(sqlite3_file* file) {
@@ -191,15 +218,25 @@ int v_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* o
   f->gathered_at = 0;
   f->run_end = 0;
   f->gathered = nullptr;
+  f->wal_path = nullptr;
   const int rc = g_root->xOpen(g_root, name, f->real, flags, out_flags);
   // Opened, even if it reports a failure: SQLite calls xClose when pMethods is set.
   if (!f->real->pMethods) return rc;
-  if (f->wal) {
-    f->gathered = new (std::nothrow) std::string;
-    if (!f->gathered) {
-      f->real->pMethods->xClose(f->real);
-      return SQLITE_NOMEM;
+  try {
+    if (f->wal) {
+      f->gathered = new std::string;
+      if (name) {
+        std::lock_guard lock(g_wal_files_mutex);
+        g_wal_files.emplace(name, f);
+      }
+    } else if ((flags & SQLITE_OPEN_MAIN_DB) && name) {
+      f->wal_path = new std::string(std::string(name) + "-wal");
     }
+  } catch (const std::bad_alloc&) {
+    delete f->gathered;
+    f->gathered = nullptr;
+    f->real->pMethods->xClose(f->real);
+    return SQLITE_NOMEM;
   }
   f->base.pMethods = &kMethods;
   return rc;

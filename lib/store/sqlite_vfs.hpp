@@ -5,8 +5,10 @@
 // hands them to the file in one call once the commit frame is complete, before SQLite goes on to
 // mark the commit visible in the WAL index; so a commit is in the file when SQLite returns, as
 // it was. It also writes what it gathered before SQLite reads, syncs, truncates or sizes the file,
-// before a write that goes back over frames (written at once), and before it would pass 120 KiB.
-// Other files pass straight through.
+// before a write that goes back over frames (written at once), before it would pass 120 KiB, and
+// before the connection lets go of the WAL write lock: frames spilled by a transaction that then
+// rolled back go out while no other connection can write there, as SQLite would have written
+// them. Other files pass straight through.
 #include <cstdint>
 
 namespace oneapi::store::sqlite {

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
@@ -139,4 +141,70 @@ TEST_CASE("vfs: a large transaction reads back what it spilled, and rolls back w
   CHECK(text(fresh, "PRAGMA integrity_check") == "ok");
   CHECK(scalar(fresh, "SELECT COUNT(*) FROM t") == 2);
   CHECK(scalar(fresh, "SELECT COUNT(*) FROM t WHERE v IN ('before', 'after')") == 2);
+}
+
+TEST_CASE("vfs: frames of a rolled-back transaction never reach the file over another connection's commit",
+          "[unit][store][vfs]") {
+  test::TempDir dir;
+  const std::string path = dir.file("two.db");
+  sqlite::Db a;
+  open_wal(a, path);
+  REQUIRE(a.exec("PRAGMA cache_size=8; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+  // A spills frames into the WAL mid-transaction (gathered, not yet written), then rolls back.
+  REQUIRE(a.exec("BEGIN IMMEDIATE"));
+  REQUIRE(a.exec(kInsertManyRows));
+  REQUIRE(a.exec("ROLLBACK"));
+  // B commits where A's frames would have gone.
+  sqlite::Db b;
+  open_wal(b, path);
+  REQUIRE(b.exec("BEGIN IMMEDIATE; INSERT INTO t (v) VALUES ('b'); " + kInsertManyRows + "; COMMIT"));
+  // A reads (and writes) the WAL again: nothing of its rolled-back transaction may go out now.
+  CHECK(scalar(a, "SELECT COUNT(*) FROM t") == 1501);
+  REQUIRE(a.exec("INSERT INTO t (v) VALUES ('a')"));
+  sqlite::Db fresh;
+  REQUIRE(fresh.open(path));
+  CHECK(text(fresh, "PRAGMA integrity_check") == "ok");
+  CHECK(scalar(fresh, "SELECT COUNT(*) FROM t") == 1502);
+  CHECK(scalar(fresh, "SELECT COUNT(*) FROM t WHERE v IN ('a', 'b')") == 2);
+}
+
+TEST_CASE("vfs: what a write transaction gathered goes out before its write lock is let go", "[unit][store][vfs]") {
+  test::TempDir dir;
+  const std::string path = dir.file("lock.db");
+  {
+    sqlite::Db db;  // installs the VFS, and makes a WAL-mode database
+    open_wal(db, path);
+  }
+  sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
+  REQUIRE(vfs);
+  REQUIRE(std::string(vfs->zName) == "oneapi-wal-gather");
+  std::vector<char> db_mem(static_cast<size_t>(vfs->szOsFile)), wal_mem(static_cast<size_t>(vfs->szOsFile));
+  auto* db = reinterpret_cast<sqlite3_file*>(db_mem.data());
+  auto* wal = reinterpret_cast<sqlite3_file*>(wal_mem.data());
+  std::vector<char> db_name(path.begin(), path.end()), wal_name;
+  db_name.resize(db_name.size() + 4, '\0');  // SQLite's names end in two NULs (URI parameters)
+  const std::string wal_path = path + "-wal";
+  wal_name.assign(wal_path.begin(), wal_path.end());
+  wal_name.resize(wal_name.size() + 4, '\0');
+  int out = 0;
+  REQUIRE(vfs->xOpen(vfs, db_name.data(), db, SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_READWRITE, &out) == SQLITE_OK);
+  REQUIRE(vfs->xOpen(vfs, wal_name.data(), wal, SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &out) ==
+          SQLITE_OK);
+  void volatile* shm = nullptr;
+  REQUIRE(db->pMethods->xShmMap(db, 0, 32 * 1024, 1, &shm) == SQLITE_OK);
+  REQUIRE(db->pMethods->xShmLock(db, 0, 1, SQLITE_SHM_LOCK | SQLITE_SHM_EXCLUSIVE) == SQLITE_OK);
+  // A frame that does not end a commit (bytes 4-7 of its header are 0), as a spill writes it.
+  const std::string header(32, 'h'), frame_header(24, '\0'), page(4096, 'p');
+  const auto before = sqlite::wal_write_counts();
+  REQUIRE(wal->pMethods->xWrite(wal, header.data(), 32, 0) == SQLITE_OK);
+  REQUIRE(wal->pMethods->xWrite(wal, frame_header.data(), 24, 32) == SQLITE_OK);
+  REQUIRE(wal->pMethods->xWrite(wal, page.data(), 4096, 56) == SQLITE_OK);
+  CHECK(sqlite::wal_write_counts().issued == before.issued);  // gathered, not written
+  CHECK(std::filesystem::file_size(wal_path) == 0);
+  REQUIRE(db->pMethods->xShmLock(db, 0, 1, SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE) == SQLITE_OK);
+  CHECK(sqlite::wal_write_counts().issued == before.issued + 1);
+  CHECK(std::filesystem::file_size(wal_path) == 32 + 24 + 4096);
+  CHECK(db->pMethods->xShmUnmap(db, 0) == SQLITE_OK);
+  CHECK(wal->pMethods->xClose(wal) == SQLITE_OK);
+  CHECK(db->pMethods->xClose(db) == SQLITE_OK);
 }
