@@ -335,7 +335,7 @@ class StoreExecutor {
       metrics::global().db_job().observe(std::chrono::steady_clock::now() - started);
     }
     void fail(const Error& why) override {
-      if (result && *result) undo();
+      retract();
       result.emplace(why);
     }
     void retract() override {

@@ -25,19 +25,18 @@ sqlite3_vfs* g_root = nullptr;  // the default VFS, which does the work
 struct File {
   sqlite3_file base;  // methods: kMethods
   sqlite3_file* real;
-  bool wal;
   bool after_commit_header;   // the last write was a commit frame's header: its page comes next
   sqlite3_int64 gathered_at;  // where the gathered bytes go
   sqlite3_int64 run_end;      // past the last byte gathered (flushed or not) since the log began
-  std::string* gathered;      // WAL files only
+  std::string* gathered;      // WAL files only: null for any other file
   std::string* wal_path;      // main database files: the path of their WAL file
 };
+// The root VFS's file lives in the same allocation, after ours.
+constexpr size_t kRealOffset = (sizeof(File) + 15) & ~size_t{15};
 
 // Open WAL files by path, for the main database file's write-lock release (x_shm_lock).
 std::mutex g_wal_files_mutex;
 std::unordered_multimap<std::string, File*> g_wal_files;
-// The root VFS's file lives in the same allocation, after ours.
-constexpr size_t kRealOffset = (sizeof(File) + 15) & ~size_t{15};
 
 File* as_file(sqlite3_file* f) { return reinterpret_cast<File*>(f); }
 sqlite3_file* real_of(sqlite3_file* f) { return as_file(f)->real; }
@@ -47,8 +46,9 @@ uint32_t big_endian_u32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
+// WAL files only.
 int flush(File* f) {
-  if (!f->gathered || f->gathered->empty()) return SQLITE_OK;
+  if (f->gathered->empty()) return SQLITE_OK;
   g_issued.fetch_add(1, std::memory_order_relaxed);
   std::string& g = *f->gathered;
   const int rc = f->real->pMethods->xWrite(f->real, g.data(), static_cast<int>(g.size()), f->gathered_at);
@@ -59,15 +59,12 @@ int flush(File* f) {
 
 int flushed(sqlite3_file* file) {
   File* f = as_file(file);
-  return f->wal ? flush(f) : SQLITE_OK;
+  return f->gathered ? flush(f) : SQLITE_OK;
 }
 
 int x_close(sqlite3_file* file) {
   File* f = as_file(file);
-  int rc = flushed(file);
-  const int closed = root_methods(file).xClose(f->real);
-  if (rc == SQLITE_OK) rc = closed;
-  if (f->wal) {
+  if (f->gathered) {  // out of the registry first: no write-lock release reaches it once closed
     std::lock_guard lock(g_wal_files_mutex);
     for (auto it = g_wal_files.begin(); it != g_wal_files.end(); ++it)
       if (it->second == f) {
@@ -75,6 +72,9 @@ int x_close(sqlite3_file* file) {
         break;
       }
   }
+  int rc = flushed(file);
+  const int closed = root_methods(file).xClose(f->real);
+  if (rc == SQLITE_OK) rc = closed;
   delete f->gathered;
   f->gathered = nullptr;
   delete f->wal_path;
@@ -89,7 +89,7 @@ int x_read(sqlite3_file* file, void* out, int amt, sqlite3_int64 off) {
 
 int x_write(sqlite3_file* file, const void* data, int amt, sqlite3_int64 off) {
   File* f = as_file(file);
-  if (!f->wal) return root_methods(file).xWrite(f->real, data, amt, off);
+  if (!f->gathered) return root_methods(file).xWrite(f->real, data, amt, off);
   g_asked.fetch_add(1, std::memory_order_relaxed);
   std::string& g = *f->gathered;
   if (off == 0) f->run_end = 0;  // a new WAL header: the log starts over
@@ -213,7 +213,6 @@ int v_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* o
   f->base.pMethods = nullptr;
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
   f->real->pMethods = nullptr;
-  f->wal = (flags & SQLITE_OPEN_WAL) != 0;
   f->after_commit_header = false;
   f->gathered_at = 0;
   f->run_end = 0;
@@ -223,7 +222,7 @@ int v_open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* o
   // Opened, even if it reports a failure: SQLite calls xClose when pMethods is set.
   if (!f->real->pMethods) return rc;
   try {
-    if (f->wal) {
+    if (flags & SQLITE_OPEN_WAL) {
       f->gathered = new std::string;
       if (name) {
         std::lock_guard lock(g_wal_files_mutex);
