@@ -24,6 +24,11 @@ struct Usage {
   int64_t cached_prompt_tokens = 0;  // part of prompt_tokens served from the provider's prompt cache
 };
 
+// Whether an upstream's usage counts: otherwise the relay counts the answer's text itself.
+inline bool usage_counts(const std::optional<Usage>& u) {
+  return u && (u->prompt_tokens > 0 || u->completion_tokens > 0);
+}
+
 struct UpstreamRequest {
   std::string method = "POST";
   std::string url;
@@ -48,12 +53,16 @@ struct AdaptorContext {
   std::string access_token;
   // With such a body, the client's headers that go with it (anthropic-version, anthropic-beta).
   net::Headers client_headers;
+  // The caller shows the answer's text (a channel test): read it even when usage counts.
+  bool want_text = false;
 };
 
 struct ParsedResponse {
   std::string body;  // what the client receives
   std::optional<Usage> usage;
-  std::string completion_text;  // for a local count when usage is missing
+  // For a local count when usage is missing. Adaptors may leave it empty when usage_counts(usage)
+  // and the context does not want_text.
+  std::string completion_text;
 };
 
 struct StreamSummary {

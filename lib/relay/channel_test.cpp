@@ -32,6 +32,7 @@ boost::asio::awaitable<ChannelTestResult> test_channel(const store::Channel& cha
   ctx.channel = &one_key;
   ctx.request_path = "/v1/chat/completions";
   ctx.upstream_model = model;
+  ctx.want_text = true;  // the test reports the answer
   if (!channel.model_mapping.empty()) {
     auto mapping = nlohmann::json::parse(channel.model_mapping, nullptr, false);
     if (mapping.is_object() && mapping.contains(model) && mapping[model].is_string()) {

@@ -19,7 +19,7 @@ int64_t elapsed_ms(const RelayState& s) {
 }
 
 Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text) {
-  if (reported && (reported->prompt_tokens > 0 || reported->completion_tokens > 0)) return *reported;
+  if (usage_counts(reported)) return *reported;
   Usage u;
   u.prompt_tokens = s.prompt_tokens;
   u.completion_tokens = s.mode == RelayMode::embeddings ? 0 : tokenizer::count_text_tokens(s.model, completion_text);

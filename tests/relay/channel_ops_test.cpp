@@ -119,6 +119,7 @@ TEST_CASE("channel test --all: a line per channel, --json an array, exit 1 when 
       CHECK(r["name"] == "good");
       CHECK(r["ok"] == true);
       CHECK(r["error"].is_null());
+      CHECK(r["answer"] == "gpt-4o-mini");  // the text, though the usage made it unneeded for billing
     }
   }
   // Recorded on the channels: the test time, and the response time (0 for a failed test, as One API).

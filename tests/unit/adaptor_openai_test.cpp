@@ -131,9 +131,23 @@ TEST_CASE("OpenAI non-stream response: usage and text", "[adaptor][openai]") {
   REQUIRE(p->usage);
   CHECK(p->usage->prompt_tokens == 5);
   CHECK(p->usage->completion_tokens == 3);
-  CHECK(p->completion_text == "Hi there");
+  CHECK(p->completion_text.empty());  // the usage counts: the text is not read
   CHECK(p->body == body);
   CHECK_FALSE(adaptors::openai::instance().parse_response(ctx, "<html>"));
+
+  ctx.want_text = true;  // a channel test shows it
+  auto shown = adaptors::openai::instance().parse_response(ctx, body);
+  REQUIRE(shown);
+  CHECK(shown->completion_text == "Hi there");
+
+  ctx.want_text = false;  // no usage, or usage of nothing: the text is read to be counted
+  for (const char* usage : {"", R"(,"usage":null)", R"(,"usage":{"prompt_tokens":0,"completion_tokens":0})"}) {
+    INFO(usage);
+    auto counted = adaptors::openai::instance().parse_response(
+        ctx, std::string(R"({"choices":[{"message":{"content":"Hi there"}}])") + usage + "}");
+    REQUIRE(counted);
+    CHECK(counted->completion_text == "Hi there");
+  }
 }
 
 TEST_CASE("upstream errors: message, code and retry rule", "[adaptor][openai]") {
@@ -163,6 +177,7 @@ TEST_CASE("every registered channel type resolves to an adaptor", "[adaptor]") {
 
 TEST_CASE("OpenAI answers: every kind of generated text, cached tokens, odd chunks", "[adaptor][openai]") {
   AdaptorContext ctx;
+  ctx.want_text = true;
   const std::string body =
       R"({"choices":[{"text":"A\u00e9"},{"message":{"content":"B\n","reasoning_content":"C",)"
       R"("tool_calls":[{"function":{"name":"f","arguments":"{\"x\":1}"}},{"type":"x"}]}},7],)"

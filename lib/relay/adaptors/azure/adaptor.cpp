@@ -57,8 +57,8 @@ class AzureAdaptor final : public Adaptor {
     return r;
   }
 
-  Result<ParsedResponse> parse_response(const AdaptorContext&, std::string body) const override {
-    return openai::parse_openai_response(std::move(body));
+  Result<ParsedResponse> parse_response(const AdaptorContext& ctx, std::string body) const override {
+    return openai::parse_openai_response(std::move(body), ctx.want_text);
   }
 
   std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {

@@ -176,7 +176,7 @@ class OpenAiAdaptor final : public Adaptor {
 
   Result<ParsedResponse> parse_response(const AdaptorContext& ctx, std::string body) const override {
     if (ctx.format == ClientFormat::responses) return parse_response_object(std::move(body));
-    return parse_openai_response(std::move(body));
+    return parse_openai_response(std::move(body), ctx.want_text);
   }
 
   std::unique_ptr<StreamDecoder> new_stream_decoder(const AdaptorContext& ctx) const override {
@@ -293,7 +293,7 @@ std::string request_body(const AdaptorContext& ctx, const json& body, std::strin
   return out.dump();
 }
 
-Result<ParsedResponse> parse_openai_response(std::string body) {
+Result<ParsedResponse> parse_openai_response(std::string body, bool want_text) {
   ParsedResponse p;
   std::string_view m[2];  // usage, choices
   if (!jsonview::scan_object(body, {"usage", "choices"}, m)) {
@@ -303,7 +303,8 @@ Result<ParsedResponse> parse_openai_response(std::string body) {
     return e;
   }
   p.usage = usage_from(m[0]);
-  append_choice_text(m[1], p.completion_text);
+  // Walking the choices for their text costs more than the rest: only when it will be counted.
+  if (want_text || !usage_counts(p.usage)) append_choice_text(m[1], p.completion_text);
   p.body = std::move(body);  // the views above point into it: read nothing after this
   return p;
 }

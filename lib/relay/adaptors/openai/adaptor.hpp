@@ -19,8 +19,9 @@ Error parse_upstream_error(int status, std::string_view body);
 // when `ask_for_usage`, stream_options.include_usage set.
 std::string request_body(const AdaptorContext& ctx, const nlohmann::json& body, std::string_view raw_body,
                          bool ask_for_usage);
-// A chat.completion / completion / embedding answer: passed through, usage and text read from it.
-Result<ParsedResponse> parse_openai_response(std::string body);
+// A chat.completion / completion / embedding answer: passed through, usage read from it, and its
+// text when the usage does not count or `want_text`.
+Result<ParsedResponse> parse_openai_response(std::string body, bool want_text);
 // Relays OpenAI SSE chunks; drops empty chunks and the usage chunk the client did not ask for.
 std::unique_ptr<StreamDecoder> new_openai_stream_decoder(bool client_wants_usage);
 
