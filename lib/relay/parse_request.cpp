@@ -1,10 +1,11 @@
+#include "core/json_parse.hpp"
 #include "relay/steps.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
 
 Result<void> parse_request(RelayState& s, const std::string& raw_body) {
-  s.body = nlohmann::json::parse(raw_body, nullptr, false);
+  s.body = parse_json(raw_body);
   if (s.body.is_discarded())
     return Error::make(ErrorKind::invalid_request, "invalid request body: malformed JSON", "invalid_json");
   if (!s.body.is_object())
