@@ -116,10 +116,14 @@ boost::asio::awaitable<Result<FetchedToken>> fetch_token(const vertex::ServiceAc
 
 }  // namespace
 
+bool needs_access_token(const AdaptorContext& ctx) {
+  const ChannelTypeInfo* type = find_channel_type(ctx.channel->type);
+  return type && type->adaptor == "vertexai";
+}
+
 boost::asio::awaitable<Result<void>> obtain_access_token(AdaptorContext& ctx, net::HttpClient& client) {
   ctx.access_token.clear();
-  const ChannelTypeInfo* type = find_channel_type(ctx.channel->type);
-  if (!type || type->adaptor != "vertexai") co_return Result<void>{};
+  if (!needs_access_token(ctx)) co_return Result<void>{};
   auto account = vertex::channel_service_account(*ctx.channel);
   if (!account) co_return account.error();
   // The key identifies the account; the cache never holds it, only its fingerprint.

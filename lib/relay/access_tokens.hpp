@@ -17,6 +17,8 @@ namespace oneapi::relay {
 // Errors: an unusable key (internal, names the problem), a token endpoint that fails or refuses
 // (upstream_error 502, retryable on another channel).
 boost::asio::awaitable<Result<void>> obtain_access_token(AdaptorContext& ctx, net::HttpClient& client);
+// Whether the channel in ctx needs one (a plain check, before a coroutine that would do nothing).
+bool needs_access_token(const AdaptorContext& ctx);
 
 // Forgets every cached token (tests).
 void clear_access_token_cache();

@@ -32,21 +32,27 @@ void hold_trusted(RelayState& s, TrustLedger* ledger, int64_t amount, int64_t no
   s.pre_charged_channel_id = s.channel->channel.id;
 }
 
+int64_t pre_charge_amount(const RelayState& s) {
+  return billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
+}
+
 }  // namespace
 
+bool pre_charge_here(RelayState& s) {
+  const int64_t amount = pre_charge_amount(s);
+  if (!s.trust || !s.trust->try_hold_seen(s.user->id, s.token->id, amount, s.catalog->serial)) return false;
+  if (s.flights) s.flights->enter(s.token->id);
+  hold_trusted(s, s.trust, amount, unix_now());
+  return true;
+}
+
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
-  const int64_t amount =
-      billing::pre_charge_amount(s.price, s.catalog->pre_consumed_quota, s.prompt_tokens, s.max_tokens);
+  if (pre_charge_here(s)) co_return Result<void>{};
+  const int64_t amount = pre_charge_amount(s);
   const int64_t now = unix_now();
   TokenFlights* flights = s.flights;
   TrustLedger* ledger = s.trust;
   const uint64_t catalog = s.catalog->serial;
-  // Trusted on the balances a recent pre-charge read: no trip to the store thread.
-  if (ledger && ledger->try_hold_seen(s.user->id, s.token->id, amount, catalog)) {
-    if (flights) flights->enter(s.token->id);
-    hold_trusted(s, ledger, amount, now);
-    co_return Result<void>{};
-  }
 
   store::PreChargeRequest r;
   r.token_id = s.token->id;

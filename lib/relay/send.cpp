@@ -27,8 +27,11 @@ boost::asio::awaitable<Result<std::unique_ptr<net::ClientResponse>>> send_upstre
   // A converted request that asks for what only the format's own API has: the client's error.
   if (s.bridge && s.adaptor_ctx.format == ClientFormat::openai && s.needs_native) co_return *s.needs_native;
   // Before anything is sent: a failed token request costs nothing and may be retried elsewhere.
-  auto token = co_await obtain_access_token(s.adaptor_ctx, client);
-  if (!token) co_return token.error();
+  s.adaptor_ctx.access_token.clear();  // a retry's channel may need none
+  if (needs_access_token(s.adaptor_ctx)) {
+    auto token = co_await obtain_access_token(s.adaptor_ctx, client);
+    if (!token) co_return token.error();
+  }
   std::optional<nlohmann::json> prompted = apply_system_prompt(s);
   std::string prompted_raw = prompted ? prompted->dump() : std::string();
   // The client's own bytes when they go through unconverted; else the (converted) chat body.

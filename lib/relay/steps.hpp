@@ -333,6 +333,9 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
 // 5. Reserve quota and write the provisional log row, in one transaction; or, trusted, hold it
 // on this node only and write nothing.
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
+// 5a. pre_charge's first step on its own: trusted on the balances a recent pre-charge read, held
+// here without the store. Most requests end here, and a plain function costs no coroutine frame.
+bool pre_charge_here(RelayState& s);
 // The request's log row as it starts: provisional until settled, or a trusted request's only row.
 store::Log starting_row(const RelayState& s, int64_t created_at);
 // 6a. The channel's forced system prompt: the body to send instead of the client's, or nullopt.
