@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+
 namespace oneapi::store::sql {
 
 Result<void> Statement::run() {
@@ -33,7 +35,11 @@ Query::Query(Query&& o) noexcept : owned_(std::move(o.owned_)), stmt_(o.stmt_), 
 
 // ---- Db ----
 
-Result<Query> Db::query(std::string_view sql) {
+Result<Db::Cached*> Db::cached(std::string_view sql) {
+  Recent& recent = recent_[(reinterpret_cast<uintptr_t>(sql.data()) >> 3) % recent_.size()];
+  if (recent.data == sql.data() && recent.size == sql.size() &&
+      std::memcmp(recent.text->data(), sql.data(), sql.size()) == 0)
+    return recent.cached;
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     auto st = prepare(sql);
@@ -42,7 +48,14 @@ Result<Query> Db::query(std::string_view sql) {
     c->stmt = std::move(*st);
     it = cache_.emplace(std::string(sql), std::move(c)).first;
   }
-  Cached& c = *it->second;
+  recent = Recent{sql.data(), sql.size(), &it->first, it->second.get()};
+  return it->second.get();
+}
+
+Result<Query> Db::query(std::string_view sql) {
+  auto found = cached(sql);
+  if (!found) return found.error();
+  Cached& c = **found;
   if (c.in_use) {
     // Nested use of the same SQL (rare): a private statement keeps the outer one's cursor intact.
     auto st = prepare(sql);

@@ -287,3 +287,31 @@ TEST_CASE("a batch whose job fails after writing runs again with savepoints, the
   REQUIRE(*(*q)->step());
   CHECK((*q)->column_int64(0) == kJobs - 1);  // one grant each, none twice
 }
+
+TEST_CASE("the statement cache tells SQL apart by its text, not by where the text lies", "[unit][store]") {
+  test::TempDir dir;
+  sqlite::Db db;
+  REQUIRE(db.open(dir.file("cache.db")));
+  REQUIRE(db.exec("CREATE TABLE t (v TEXT)"));
+  REQUIRE(db.exec("INSERT INTO t (v) VALUES ('a'), ('b'), ('bb')"));
+  // One buffer, rewritten in place: the same address and length each time, other SQL.
+  char sql[] = "SELECT COUNT(*) FROM t WHERE v = 'a'";
+  auto count = [&] {
+    auto q = db.query(sql);
+    REQUIRE(q);
+    auto row = (*q)->step();
+    REQUIRE(row);
+    REQUIRE(*row);
+    return (*q)->column_int64(0);
+  };
+  CHECK(count() == 1);
+  sql[sizeof sql - 3] = 'c';
+  CHECK(count() == 0);
+  sql[sizeof sql - 3] = 'b';
+  CHECK(count() == 1);
+  CHECK(count() == 1);  // found again by its address
+  sql[sizeof sql - 3] = 'a';
+  CHECK(count() == 1);
+  CHECK(count_rows(db, "v > 'a'") == 2);  // a string built for the call, wherever it lands
+  CHECK(count_rows(db, "v > 'b'") == 1);
+}
