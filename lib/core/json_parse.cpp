@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/json_view.hpp"
+
 namespace oneapi {
 
 namespace {
@@ -17,10 +19,7 @@ constexpr int kMaxDepth = 128;
 
 // Whether any of the 8 bytes in `v` needs a look: '"', '\\', a control character or a non-ASCII byte.
 constexpr bool needs_look(uint64_t v) {
-  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  auto has_zero = [](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
-  const bool below_space = ((v - ones * 0x20) & ~v & highs) != 0;
-  return (v & highs) != 0 || below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
+  return (v & 0x8080808080808080ULL) != 0 || jsonview::detail::has_string_special(v);
 }
 
 bool in(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
@@ -53,9 +52,7 @@ struct FastParser {
   const char* p;
   const char* end;
 
-  void skip_ws() {
-    while (p != end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) ++p;
-  }
+  void skip_ws() { p = jsonview::detail::skip_ws(p, end); }
 
   // `p` is at the opening quote. Plain runs are copied whole.
   bool string(std::string& out) {

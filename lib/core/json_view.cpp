@@ -17,19 +17,12 @@ const char* skip_ws(const char* p, const char* end) {
 
 namespace {
 
+using detail::has_string_special;
 using detail::skip_ws;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-// Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20).
-constexpr bool has_string_special(uint64_t v) {
-  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  auto has_zero = [](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
-  const bool below_space = ((v - ones * 0x20) & ~v & highs) != 0;
-  return below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
-}
 
 // `p` is at the opening quote.
 const char* skip_string(const char* p, const char* end) {

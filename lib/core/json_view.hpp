@@ -46,7 +46,16 @@ double number(std::string_view number);
 
 namespace detail {
 const char* skip_ws(const char* p, const char* end);
+
+// Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20): string
+// scanners skip 8 plain bytes at a time with it.
+constexpr bool has_string_special(uint64_t v) {
+  constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero = [](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
+  const bool below_space = ((v - ones * 0x20) & ~v & highs) != 0;
+  return below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
 }
+}  // namespace detail
 
 template <class F>
 bool for_each_element(std::string_view array, F&& f) {
