@@ -17,11 +17,6 @@ using json = nlohmann::json;
 // Deeper documents go to nlohmann, which does not recurse.
 constexpr int kMaxDepth = 128;
 
-// Whether any of the 8 bytes in `v` needs a look: '"', '\\', a control character or a non-ASCII byte.
-constexpr bool needs_look(uint64_t v) {
-  return (v & 0x8080808080808080ULL) != 0 || jsonview::detail::has_string_special(v);
-}
-
 bool in(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
 
 // The length of the UTF-8 sequence at `p` (its first byte is 0x80 or above), or 0 when it is not
@@ -58,12 +53,7 @@ struct FastParser {
   bool string(std::string& out) {
     const char* run = ++p;
     for (;;) {
-      while (end - p >= 8) {
-        uint64_t word;
-        std::memcpy(&word, p, 8);
-        if (needs_look(word)) break;
-        p += 8;
-      }
+      p = jsonview::detail::find_string_special<true>(p, end);
       if (p == end) return false;
       const auto c = static_cast<unsigned char>(*p);
       if (c == '"') {
@@ -78,10 +68,7 @@ struct FastParser {
         p += n;
         continue;
       }
-      if (c != '\\') {
-        ++p;
-        continue;
-      }
+      // A backslash.
       out.append(run, p);
       if (++p == end) return false;
       switch (*p) {

@@ -17,7 +17,6 @@ const char* skip_ws(const char* p, const char* end) {
 
 namespace {
 
-using detail::has_string_special;
 using detail::skip_ws;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -28,21 +27,12 @@ bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' 
 const char* skip_string(const char* p, const char* end) {
   ++p;
   for (;;) {
-    // Eight plain bytes at a time: most of a string is neither a quote, an escape nor a control.
-    while (end - p >= 8) {
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      if (has_string_special(word)) break;
-      p += 8;
-    }
-    // Then byte by byte up to the quote (the end) or a backslash.
-    for (;; ++p) {
-      if (p == end) return nullptr;
-      const auto c = static_cast<unsigned char>(*p);
-      if (c == '"') return p + 1;
-      if (c < 0x20) return nullptr;
-      if (c == '\\') break;
-    }
+    p = detail::find_string_special<false>(p, end);
+    if (p == end) return nullptr;
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"') return p + 1;
+    if (c < 0x20) return nullptr;
+    // A backslash.
     if (++p == end) return nullptr;
     switch (*p) {
       case '"':

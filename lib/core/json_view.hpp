@@ -7,9 +7,13 @@
 // Like Go's encoding/json (One API), strings may hold any bytes but control characters: invalid
 // UTF-8 and lone surrogates are read, not refused.
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace oneapi::jsonview {
 
@@ -47,13 +51,41 @@ double number(std::string_view number);
 namespace detail {
 const char* skip_ws(const char* p, const char* end);
 
-// Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20): string
-// scanners skip 8 plain bytes at a time with it.
-constexpr bool has_string_special(uint64_t v) {
+// Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20), or, with
+// `non_ascii`, 0x80 or above.
+constexpr bool has_string_special(uint64_t v, bool non_ascii) {
   constexpr uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
   auto has_zero = [](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
   const bool below_space = ((v - ones * 0x20) & ~v & highs) != 0;
-  return below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
+  return (non_ascii && (v & highs) != 0) || below_space || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
+}
+
+// The first byte in [p, end) that a string scanner must look at ('"', '\\', a control character,
+// and with NonAscii a byte of 0x80 or above), or `end`. Most of a string is none of these: 16
+// bytes are tested at a time, then 8, then one.
+template <bool NonAscii>
+inline const char* find_string_special(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), last_control = _mm_set1_epi8(0x1F);
+  for (; end - p >= 16; p += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, last_control), v);  // v <= 0x1F, unsigned
+    const __m128i hits = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+    if constexpr (NonAscii) mask |= static_cast<unsigned>(_mm_movemask_epi8(v));
+    if (mask != 0) return p + __builtin_ctz(mask);
+  }
+#endif
+  for (; end - p >= 8; p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    if (has_string_special(word, NonAscii)) break;
+  }
+  for (; p != end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c == '"' || c == '\\' || c < 0x20 || (NonAscii && c >= 0x80)) break;
+  }
+  return p;
 }
 }  // namespace detail
 
