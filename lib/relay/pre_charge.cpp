@@ -47,7 +47,6 @@ bool pre_charge_here(RelayState& s) {
 }
 
 boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store) {
-  if (pre_charge_here(s)) co_return Result<void>{};
   const int64_t amount = pre_charge_amount(s);
   const int64_t now = unix_now();
   TokenFlights* flights = s.flights;

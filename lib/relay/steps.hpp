@@ -330,12 +330,12 @@ Result<void> authorize_model(const RelayState& s);
 // resting ones and those at their own rate limit (counting the request against the one chosen).
 Result<const ChannelInfo*> select_channel(const RelayState& s);
 void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& request_path);
-// 5. Reserve quota and write the provisional log row, in one transaction; or, trusted, hold it
-// on this node only and write nothing.
-boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
-// 5a. pre_charge's first step on its own: trusted on the balances a recent pre-charge read, held
-// here without the store. Most requests end here, and a plain function costs no coroutine frame.
+// 5. Trusted on the balances a recent pre-charge read: the amount held on this node, without the
+// store. Most requests end here, and a plain function costs no coroutine frame.
 bool pre_charge_here(RelayState& s);
+// 5b. When pre_charge_here did not hold it: reserve quota and write the provisional log row, in
+// one transaction; or, trusted on the balances read there, hold it on this node and write nothing.
+boost::asio::awaitable<Result<void>> pre_charge(RelayState& s, store::StoreExecutor& store);
 // The request's log row as it starts: provisional until settled, or a trusted request's only row.
 store::Log starting_row(const RelayState& s, int64_t created_at);
 // 6a. The channel's forced system prompt: the body to send instead of the client's, or nullopt.

@@ -109,7 +109,7 @@ std::unique_ptr<store::sql::Db> TestDatabase::raw() const {
   return db;
 }
 
-int64_t scalar(store::sql::Db& db, const std::string& sql) {
+int64_t scalar(store::sql::Db& db, std::string_view sql) {
   auto q = ok(db.query(sql));
   REQUIRE(ok(q->step()));
   return q->column_int64(0);

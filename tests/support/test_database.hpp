@@ -5,6 +5,7 @@
 // dropped afterwards, so tests run in parallel against one server.
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/sql.hpp"
@@ -55,7 +56,8 @@ class TestDatabase {
   std::string dsn_;
 };
 
-// The first column of the first row of `sql`, read on a raw connection.
-int64_t scalar(store::sql::Db& db, const std::string& sql);
+// The first column of the first row of `sql`, read on a raw connection. A view: the statement
+// cache sees the text where the caller keeps it.
+int64_t scalar(store::sql::Db& db, std::string_view sql);
 
 }  // namespace oneapi::test

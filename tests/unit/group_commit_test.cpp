@@ -14,20 +14,13 @@
 #include "store/executor.hpp"
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_database.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
 
 namespace {
-// A view, not a string: the statement cache sees the text where the caller keeps it.
-int64_t scalar(sqlite::Db& db, std::string_view sql) {
-  auto q = db.query(sql);
-  REQUIRE(q);
-  auto row = (*q)->step();
-  REQUIRE(row);
-  REQUIRE(*row);
-  return (*q)->column_int64(0);
-}
+using test::scalar;
 
 int64_t count_rows(sqlite::Db& db, const std::string& where) {
   return scalar(db, "SELECT COUNT(*) FROM t WHERE " + where);

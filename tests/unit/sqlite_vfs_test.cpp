@@ -15,6 +15,7 @@
 
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_database.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
@@ -26,14 +27,7 @@ const std::string kInsertManyRows =
     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
     "INSERT INTO t (v) SELECT printf('%.2000d', i) FROM n";
 
-int64_t scalar(sqlite::Db& db, const std::string& sql) {
-  auto q = db.query(sql);
-  REQUIRE(q);
-  auto row = (*q)->step();
-  REQUIRE(row);
-  REQUIRE(*row);
-  return (*q)->column_int64(0);
-}
+using test::scalar;
 
 std::string text(sqlite::Db& db, const std::string& sql) {
   auto q = db.query(sql);
@@ -48,6 +42,12 @@ void open_wal(sqlite::Db& db, const std::string& path) {
   REQUIRE(db.open(path));
   REQUIRE(text(db, "PRAGMA journal_mode=WAL") == "wal");
   REQUIRE(db.exec("PRAGMA synchronous=NORMAL"));
+}
+
+// In WAL mode with an 8-page cache, so a large transaction spills frames mid-way; and table t.
+void open_spilling(sqlite::Db& db, const std::string& path) {
+  open_wal(db, path);
+  REQUIRE(db.exec("PRAGMA cache_size=8; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
 }
 
 // Runs `sql` in a child process that is killed (SIGKILL) the moment it returns: what a daemon
@@ -124,8 +124,7 @@ TEST_CASE("vfs: a large transaction reads back what it spilled, and rolls back w
   test::TempDir dir;
   const std::string path = dir.file("spill.db");
   sqlite::Db db;
-  open_wal(db, path);
-  REQUIRE(db.exec("PRAGMA cache_size=8; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+  open_spilling(db, path);
   REQUIRE(db.exec("INSERT INTO t (v) VALUES ('before')"));
   REQUIRE(db.exec("BEGIN IMMEDIATE"));
   REQUIRE(db.exec(kInsertManyRows));
@@ -148,8 +147,7 @@ TEST_CASE("vfs: frames of a rolled-back transaction never reach the file over an
   test::TempDir dir;
   const std::string path = dir.file("two.db");
   sqlite::Db a;
-  open_wal(a, path);
-  REQUIRE(a.exec("PRAGMA cache_size=8; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"));
+  open_spilling(a, path);
   // A spills frames into the WAL mid-transaction (gathered, not yet written), then rolls back.
   REQUIRE(a.exec("BEGIN IMMEDIATE"));
   REQUIRE(a.exec(kInsertManyRows));
