@@ -280,6 +280,7 @@ class StoreExecutor {
         lock.unlock();
         (*task)(*w.store);
         task.reset();
+        w.store->after_job();
         const bool open = w.store->connection_open();
         lock.lock();
         --busy_;

@@ -149,6 +149,9 @@ class Store {
   virtual bool connection_open() const { return true; }
   virtual std::chrono::steady_clock::duration connection_age() const { return {}; }
   virtual void close_connection() {}
+  // Called on the store thread after each job, once its results are on their way back and its
+  // transaction is over: upkeep that must run on this connection without holding up an answer.
+  virtual void after_job() {}
 };
 
 // Each throws std::runtime_error on failure to open or migrate.

@@ -1,5 +1,6 @@
 // Group commit: hot-path writes that queue up while the store thread is busy share one
 // transaction, each job isolated in a savepoint, and nobody hears "done" before the commit.
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,7 @@
 #include "store/sqlite.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_database.hpp"
+#include "support/wal_growth.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
@@ -306,4 +308,52 @@ TEST_CASE("the statement cache tells SQL apart by its text, not by where the tex
   CHECK(count() == 1);
   CHECK(count_rows(db, "v > 'a'") == 2);  // a string built for the call, wherever it lands
   CHECK(count_rows(db, "v > 'b'") == 1);
+}
+
+TEST_CASE("under steady writes the store thread starts the SQLite WAL over soon after 4000 pages",
+          "[unit][store][executor]") {
+  test::TempDir dir;
+  const std::string path = dir.file("oneapi.db");
+  const std::string wal_file = path + "-wal";
+  StoreExecutor ex(open_sqlite_store(StoreOptions{path, 3000, {}}));
+  auto setup = [](Store& db) {
+    User u;
+    u.username = "steady";
+    u.quota = 1'000'000'000;
+    u.status = 1;
+    Token t;
+    t.user_id = db.insert_user(u).value().id;
+    t.name = "t";
+    t.unlimited_quota = true;
+    t.status = 1;
+    Channel c;
+    c.name = "ch";
+    c.key = "sk-upstream";
+    c.models = "gpt-4";
+    c.group = "default";
+    return std::array<int64_t, 3>{t.user_id, db.insert_token(t).value().id, db.insert_channel(c).value().id};
+  };
+  const auto [user_id, token_id, channel_id] = ex.run_blocking(std::move(setup));
+  const auto write = [&](int n) {
+    auto job = [&, n](Store& db) {
+      test::charge_and_settle(db, user_id, token_id, channel_id, "steady-" + std::to_string(n));
+      return 0;
+    };
+    ex.run_blocking(std::move(job));
+  };
+  // At full speed until the WAL holds the 4000 pages that start the checkpointer.
+  const test::WalFramesWritten written;
+  test::largest_wal_while_writing(wal_file, 4'000, write);
+  const uint32_t sequence = test::wal_checkpoint_sequence(wal_file);
+  // Then a request a millisecond, as under steady load: the writer appends while each pass of the
+  // checkpointer copies, so no pass leaves the WAL wholly copied. The store thread copies what came
+  // meanwhile after its next job, and the write after that starts the WAL over, long before the
+  // 16000 pages at which the writer would copy at a commit (see store_test).
+  int n = 1'000'000;
+  while (test::wal_checkpoint_sequence(wal_file) == sequence && written() < 15'000) {
+    write(++n);
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  CHECK(test::wal_checkpoint_sequence(wal_file) != sequence);
+  CHECK(written() < 15'000);
 }

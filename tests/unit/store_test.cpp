@@ -17,6 +17,7 @@
 #include "support/result_check.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_database.hpp"
+#include "support/wal_growth.hpp"
 
 using namespace oneapi;
 using namespace oneapi::store;
@@ -1000,6 +1001,20 @@ TEST_CASE("store: a node refunds only its own unfinished requests", "[store]") {
   CHECK(ok(fx.db->get_user(u.id)).quota == 1000 - 200);
   CHECK(ok(node_b->reconcile_pending()) == 1);
   CHECK(ok(fx.db->get_user(u.id)).quota == 1000);
+}
+
+TEST_CASE("store: a SQLite writer that is never idle still starts its WAL over, past 16000 pages", "[store][sqlite]") {
+  Fixture fx;
+  User u = fx.user(1'000'000'000);
+  Token t = fx.token(u.id, 0, true);
+  Channel c = fx.channel();
+  const std::filesystem::path wal_file = fx.database.sqlite_path() + "-wal";
+  // No store thread here, so nothing calls after_job: only the writer's own checkpoint at 16000
+  // pages stops the WAL from growing by every write (the checkpointer alone never catches up).
+  const auto largest = test::largest_wal_while_writing(
+      wal_file, 40'000, [&](int n) { test::charge_and_settle(*fx.db, u.id, t.id, c.id, "busy-" + std::to_string(n)); });
+  CHECK(largest > test::wal_bytes(16'000));
+  CHECK(largest < test::wal_bytes(24'000));
 }
 
 TEST_CASE("store: after a failed connect, statements fail at once with its error until the pause ends", "[store]") {
