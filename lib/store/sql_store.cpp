@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -823,19 +824,23 @@ class SqlStore final : public Store {
   // whichever request commits the 1000th page, so a second connection on its own thread does them
   // (PASSIVE: never blocks the writer) and the writer's automatic checkpoints are off.
   //
-  // One starts once the WAL holds kCheckpointPages (16 MB), and at least every 500 ms. On the
+  // A pass starts once kPassPages pages came since the last one, and at least every 500 ms. On the
   // timer alone a busy WAL grew to 70 MB between checkpoints, and while the disk took its fsync
-  // the writer's own WAL writes waited: at c=1, 1 request in 20 stalled for 1-40 ms (p99 8 ms,
-  // 0.7 ms this way). At 1000 pages the checkpoints cost 40% more CPU at c=64, for no better p99.
+  // the writer's own WAL writes waited: at c=1, 1 request in 20 stalled for 1-40 ms (p99 8 ms).
+  // One pass per 4000 pages took 10 ms, and the writer's commits ran 3-5 times slower meanwhile:
+  // at c=1 p99 was 1.65 ms that way and 1.2 ms with a pass per 1000 pages, whose checkpoints cost
+  // about 3 µs of CPU a request at c=64 instead of 2.
   //
   // The WAL starts over only at a write that finds every frame copied. Under steady load the
   // writer appends while the checkpointer copies, so that never happened: at c=1 the WAL grew by
-  // 150 MB a second, without end. So after the checkpointer's passes the writer copies the few
-  // frames that came meanwhile itself, after the job it is on has answered (after_job), and its
-  // next write starts the WAL over. That costs the writer about 1 ms (mostly the fsync) per 4000
-  // pages, and the WAL stays near 19 MB. Without a store thread (tests, tools) the writer copies at
-  // the commit that takes the WAL past kWriterCheckpointPages, as SQLite's own checkpoint would.
+  // 150 MB a second, without end. Now, once a pass leaves a WAL of kCheckpointPages (16 MB) or
+  // more, the store thread copies the few frames that came meanwhile itself, after the job it is
+  // on has answered (after_job), and its next write starts the WAL over: the WAL stays near 20 MB.
+  // That costs the store thread one fsync (about 1 ms) per 4000 pages. Without a store thread
+  // (tests, tools) the writer copies at the commit that takes the WAL past
+  // kWriterCheckpointPages, as SQLite's own automatic checkpoint would.
   static constexpr int kCheckpointPages = 4000;
+  static constexpr int kPassPages = 1000;
   static constexpr int kWriterCheckpointPages = 4 * kCheckpointPages;
   static constexpr int kCatchUpPages = 64;
 
@@ -850,8 +855,11 @@ class SqlStore final : public Store {
     auto* store = static_cast<SqlStore*>(self);
     if (wal_pages >= kWriterCheckpointPages)
       sqlite3_wal_checkpoint_v2(writer, db_name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // A WAL smaller than what was copied has started over.
+    const int copied = store->copied_to_[std::strcmp(db_name, "main") == 0 ? 0 : 1].load(std::memory_order_relaxed);
+    const int uncopied = wal_pages >= copied ? wal_pages - copied : wal_pages;
     // While the writer's catch-up is due, another pass would only take the lock it needs.
-    if (wal_pages >= kCheckpointPages && !store->wal_catch_up_.load(std::memory_order_relaxed) &&
+    if (uncopied >= kPassPages && !store->wal_catch_up_.load(std::memory_order_relaxed) &&
         !store->checkpoint_wanted_.load(std::memory_order_relaxed)) {
       std::lock_guard lock(store->checkpoint_mu_);
       store->checkpoint_wanted_ = true;
@@ -885,7 +893,8 @@ class SqlStore final : public Store {
                                 [this] { return checkpoint_stop_ || checkpoint_wanted_; });
         lock.unlock();
         bool catch_up = false;
-        for (sqlite3* conn : conns) {
+        for (size_t db = 0; db < 2; ++db) {
+          sqlite3* conn = conns[db];
           // Frames keep coming while a pass copies. Another pass copies those, fewer, and so on,
           // until the writer's own catch-up would have only a handful left.
           int last_log = 0;
@@ -894,6 +903,7 @@ class SqlStore final : public Store {
             if (sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK) break;
             // A smaller WAL starts over at a lull, which light load has.
             catch_up = catch_up || (done > 0 && log >= kCheckpointPages);
+            copied_to_[db].store(done, std::memory_order_relaxed);
             if (log - last_log <= kCatchUpPages) break;  // also when the WAL started over
             last_log = log;
           }
@@ -927,7 +937,8 @@ class SqlStore final : public Store {
   std::mutex checkpoint_mu_;  // guards checkpoint_stop_
   std::condition_variable checkpoint_cv_;
   bool checkpoint_stop_ = false;
-  std::atomic<bool> checkpoint_wanted_{false};  // the WAL passed kCheckpointPages
+  std::atomic<bool> checkpoint_wanted_{false};  // kPassPages came since the last pass
+  std::atomic<int> copied_to_[2] = {0, 0};      // frames the last pass left copied: main, logs
   std::atomic<bool> wal_catch_up_{false};       // passes copied a full WAL: the writer copies the rest
   sqlite3* wal_writer_ = nullptr;               // the connection whose commits call on_wal_commit
   Result<void> insert_user_row(User& u) {
