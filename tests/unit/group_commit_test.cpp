@@ -341,14 +341,15 @@ TEST_CASE("under steady writes the store thread starts the SQLite WAL over soon 
     };
     ex.run_blocking(std::move(job));
   };
-  // At full speed until the WAL holds the 4000 pages that start the checkpointer.
+  // At full speed until the WAL holds 4000 pages, past which a pass asks the store thread to copy
+  // the rest and start the WAL over.
   const test::WalFramesWritten written;
   test::largest_wal_while_writing(wal_file, 4'000, write);
   const uint32_t sequence = test::wal_checkpoint_sequence(wal_file);
-  // Then a request a millisecond, as under steady load: the writer appends while each pass of the
-  // checkpointer copies, so no pass leaves the WAL wholly copied. The store thread copies what came
-  // meanwhile after its next job, and the write after that starts the WAL over, long before the
-  // 16000 pages at which the writer would copy at a commit (see store_test).
+  // Then a request every few hundred µs, as under steady load: the writer appends while each pass
+  // of the checkpointer copies, so no pass leaves the WAL wholly copied. The store thread copies
+  // what came meanwhile after its next job, and the write after that starts the WAL over, long
+  // before the 16000 pages at which the writer would copy at a commit (see store_test).
   int n = 1'000'000;
   while (test::wal_checkpoint_sequence(wal_file) == sequence && written() < 15'000) {
     write(++n);
