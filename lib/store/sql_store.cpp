@@ -845,7 +845,10 @@ class SqlStore final : public Store {
   static constexpr int kCatchUpPages = 64;
 
   void after_job() override {
-    if (!wal_writer_ || !wal_catch_up_.exchange(false, std::memory_order_relaxed)) return;
+    // A plain load first: this runs after every job, and the copy is due once per 4000 pages. Only
+    // the checkpointer, which exists with wal_writer_, sets the flag.
+    if (!wal_catch_up_.load(std::memory_order_relaxed) || !wal_catch_up_.exchange(false, std::memory_order_relaxed))
+      return;
     // BUSY: the checkpointer is in a pass; try again after the next job.
     if (sqlite3_wal_checkpoint_v2(wal_writer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_BUSY)
       wal_catch_up_.store(true, std::memory_order_relaxed);
@@ -866,6 +869,24 @@ class SqlStore final : public Store {
       store->checkpoint_cv_.notify_one();
     }
     return SQLITE_OK;
+  }
+
+  // On the checkpointer's thread: passes over database `db` (0 main, 1 logs). Frames keep coming
+  // while a pass copies; another pass copies those, fewer, and so on, until the writer's own copy
+  // would have only a handful left. Returns whether the WAL is large enough for that copy to start
+  // it over (a smaller one starts over at a lull, which light load has).
+  bool copy_wal(sqlite3* conn, size_t db) {
+    bool start_over = false;
+    int last_log = 0;
+    for (int pass = 0; pass < 4; ++pass) {
+      int log = 0, done = 0;
+      if (sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK) break;
+      start_over = start_over || (done > 0 && log >= kCheckpointPages);
+      copied_to_[db].store(done, std::memory_order_relaxed);
+      if (log - last_log <= kCatchUpPages) break;  // also when the WAL started over
+      last_log = log;
+    }
+    return start_over;
   }
 
   void start_checkpointer(sqlite3* writer, const std::string& path, const std::string& log_path) {
@@ -893,21 +914,8 @@ class SqlStore final : public Store {
                                 [this] { return checkpoint_stop_ || checkpoint_wanted_; });
         lock.unlock();
         bool catch_up = false;
-        for (size_t db = 0; db < 2; ++db) {
-          sqlite3* conn = conns[db];
-          // Frames keep coming while a pass copies. Another pass copies those, fewer, and so on,
-          // until the writer's own catch-up would have only a handful left.
-          int last_log = 0;
-          for (int pass = 0; conn && pass < 4; ++pass) {
-            int log = 0, done = 0;
-            if (sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK) break;
-            // A smaller WAL starts over at a lull, which light load has.
-            catch_up = catch_up || (done > 0 && log >= kCheckpointPages);
-            copied_to_[db].store(done, std::memory_order_relaxed);
-            if (log - last_log <= kCatchUpPages) break;  // also when the WAL started over
-            last_log = log;
-          }
-        }
+        for (size_t db = 0; db < 2; ++db)
+          if (conns[db] && copy_wal(conns[db], db)) catch_up = true;
         if (catch_up) wal_catch_up_.store(true, std::memory_order_relaxed);
         lock.lock();
         checkpoint_wanted_ = false;  // commits during the passes asked again for what they did
