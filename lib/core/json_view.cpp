@@ -23,8 +23,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-// `p` is at the opening quote.
-const char* skip_string(const char* p, const char* end) {
+// `p` is at the opening quote. Sets *escaped when the string has a backslash.
+const char* skip_string(const char* p, const char* end, bool* escaped = nullptr) {
   ++p;
   for (;;) {
     p = detail::find_string_special<false>(p, end);
@@ -33,6 +33,7 @@ const char* skip_string(const char* p, const char* end) {
     if (c == '"') return p + 1;
     if (c < 0x20) return nullptr;
     // A backslash.
+    if (escaped) *escaped = true;
     if (++p == end) return nullptr;
     switch (*p) {
       case '"':
@@ -90,10 +91,11 @@ const char* skip_literal(const char* p, const char* end, std::string_view word) 
 }
 
 // An object member's name and colon; `p` is at the name's opening quote (or not, and fails).
-// `name`, when given, is set to the name's raw text between the quotes.
-const char* skip_name(const char* p, const char* end, std::string_view* name = nullptr) {
+// `name`, when given, is set to the name's raw text between the quotes, and *escaped to whether it
+// has escapes.
+const char* skip_name(const char* p, const char* end, std::string_view* name = nullptr, bool* escaped = nullptr) {
   if (p == end || *p != '"') return nullptr;
-  const char* name_end = skip_string(p, end);
+  const char* name_end = skip_string(p, end, escaped);
   if (!name_end) return nullptr;
   if (name) *name = std::string_view(p + 1, static_cast<size_t>(name_end - p - 2));
   p = skip_ws(name_end, end);
@@ -256,33 +258,49 @@ const char* skip_value(const char* p, const char* end) {
   }
 }
 
-bool scan_object(std::string_view text, std::initializer_list<std::string_view> keys, std::string_view* out) {
+namespace {
+
+// Whether the member name's raw text reads as `key`. Most names differ from a key in length or
+// first byte, which is tested before a memcmp call.
+bool name_is(std::string_view raw, bool escaped, std::string_view key) {
+  if (escaped) return decoded_name_is(raw, key);
+  return raw.size() == key.size() &&
+         (key.empty() || (raw[0] == key[0] && std::memcmp(raw.data(), key.data(), key.size()) == 0));
+}
+
+}  // namespace
+
+const char* detail::scan_members(const char* p, const char* end, std::initializer_list<std::string_view> keys,
+                                 std::string_view* out) {
   for (size_t i = 0; i < keys.size(); ++i) out[i] = {};
-  const char* end = text.data() + text.size();
-  const char* p = skip_ws(text.data(), end);
-  if (p == end || *p != '{') return false;
+  if (p == end || *p != '{') return nullptr;
   p = skip_ws(p + 1, end);
-  if (p != end && *p == '}') return skip_ws(p + 1, end) == end;
+  if (p != end && *p == '}') return p + 1;
   for (;;) {
     std::string_view name;
-    p = skip_name(p, end, &name);
-    if (!p) return false;
+    bool escaped = false;
+    p = skip_name(p, end, &name, &escaped);
+    if (!p) return nullptr;
     const char* value = skip_ws(p, end);
     p = skip_value(value, end);
-    if (!p) return false;
+    if (!p) return nullptr;
     size_t i = 0;
-    const bool escaped = name.find('\\') != std::string_view::npos;  // once per member, not per key
     for (std::string_view key : keys) {
-      if (escaped ? decoded_name_is(name, key) : name == key)
-        out[i] = std::string_view(value, static_cast<size_t>(p - value));
+      if (name_is(name, escaped, key)) out[i] = std::string_view(value, static_cast<size_t>(p - value));
       ++i;
     }
     p = skip_ws(p, end);
-    if (p == end) return false;
-    if (*p == '}') return skip_ws(p + 1, end) == end;
-    if (*p != ',') return false;
+    if (p == end) return nullptr;
+    if (*p == '}') return p + 1;
+    if (*p != ',') return nullptr;
     p = skip_ws(p + 1, end);
   }
+}
+
+bool scan_object(std::string_view text, std::initializer_list<std::string_view> keys, std::string_view* out) {
+  const char* end = text.data() + text.size();
+  const char* p = detail::scan_members(skip_ws(text.data(), end), end, keys, out);
+  return p && skip_ws(p, end) == end;
 }
 
 bool non_empty_array(std::string_view array) {

@@ -37,6 +37,13 @@ bool scan_object(std::string_view text, std::initializer_list<std::string_view> 
 template <class F>
 bool for_each_element(std::string_view array, F&& f);
 
+// For each element of `array`, a valid JSON array (from a scan), that is an object: fills `out` as
+// scan_object does and calls f(). Each element is read once, where for_each_element and then
+// scan_object would read it twice. False when `array` is not an array.
+template <class F>
+bool for_each_object(std::string_view array, std::initializer_list<std::string_view> keys, std::string_view* out,
+                     F&& f);
+
 // Whether `array` (from a scan) is an array with at least one element.
 bool non_empty_array(std::string_view array);
 
@@ -50,6 +57,11 @@ double number(std::string_view number);
 
 namespace detail {
 const char* skip_ws(const char* p, const char* end);
+
+// The object at `p` (its '{'): the members named in `keys` into `out`, as scan_object does. Returns
+// the end of the object, or nullptr when the text from `p` is not one.
+const char* scan_members(const char* p, const char* end, std::initializer_list<std::string_view> keys,
+                         std::string_view* out);
 
 // Whether any of the 8 bytes in `v` is '"', '\\' or a control character (below 0x20), or, with
 // `non_ascii`, 0x80 or above.
@@ -100,6 +112,30 @@ bool for_each_element(std::string_view array, F&& f) {
     const char* value_end = skip_value(p, end);
     if (!value_end) return false;
     f(std::string_view(p, static_cast<size_t>(value_end - p)));
+    p = detail::skip_ws(value_end, end);
+    if (p == end || *p != ',') break;
+    p = detail::skip_ws(p + 1, end);
+  }
+  return true;
+}
+
+template <class F>
+bool for_each_object(std::string_view array, std::initializer_list<std::string_view> keys, std::string_view* out,
+                     F&& f) {
+  const char* end = array.data() + array.size();
+  const char* p = detail::skip_ws(array.data(), end);
+  if (p == end || *p != '[') return false;
+  p = detail::skip_ws(p + 1, end);
+  if (p != end && *p == ']') return true;
+  while (p != end) {
+    const char* value_end = nullptr;
+    if (*p == '{') {
+      value_end = detail::scan_members(p, end, keys, out);
+      if (value_end) f();
+    } else {
+      value_end = skip_value(p, end);
+    }
+    if (!value_end) return false;
     p = detail::skip_ws(value_end, end);
     if (p == end || *p != ',') break;
     p = detail::skip_ws(p + 1, end);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <vector>
 
 using namespace oneapi;
 using nlohmann::json;
@@ -121,6 +122,24 @@ TEST_CASE("json view: agrees with nlohmann on random documents and their mutatio
       REQUIRE(jsonview::for_each_element(text, [&](std::string_view e) { CHECK(json::parse(e) == doc[n++]); }));
       CHECK(n == doc.size());
       CHECK(jsonview::non_empty_array(text) == !doc.empty());
+      // for_each_object reads the object elements' members as scan_object does, and skips the rest.
+      std::vector<json> objects;
+      for (const auto& e : doc)
+        if (e.is_object()) objects.push_back(e);
+      std::string_view m[2];
+      size_t k = 0;
+      REQUIRE(jsonview::for_each_object(text, {"k0", "k1"}, m, [&] {
+        REQUIRE(k < objects.size());
+        for (int i = 0; i < 2; ++i) {
+          const std::string key = "k" + std::to_string(i);
+          if (objects[k].contains(key))
+            CHECK(json::parse(m[i]) == objects[k][key]);
+          else
+            CHECK(m[i].empty());
+        }
+        ++k;
+      }));
+      CHECK(k == objects.size());
     }
     // One ASCII byte changed, dropped or added: both must judge the result alike. (Broken UTF-8
     // and escapes that may become lone surrogates, which nlohmann refuses and encoding/json
@@ -166,6 +185,19 @@ TEST_CASE("json view: members, repeats, escaped names, kinds", "[jsonview]") {
   CHECK(jsonview::kind("null") == jsonview::Kind::null);
   CHECK(jsonview::kind("") == jsonview::Kind::invalid);
   CHECK_FALSE(jsonview::scan_object("[1]", {"a"}, m));
+  // An escaped name matches its decoded key in an element too.
+  int calls = 0;
+  CHECK(jsonview::for_each_object(R"([1, {"\u0061":2, "b":[{"a":0}]}, "x", {}])", {"a", "b"}, m, [&] {
+    if (calls++ == 0) {
+      CHECK(m[0] == "2");
+      CHECK(m[1] == R"([{"a":0}])");
+    } else {
+      CHECK(m[0].empty());
+      CHECK(m[1].empty());
+    }
+  }));
+  CHECK(calls == 2);
+  CHECK_FALSE(jsonview::for_each_object(R"({"a":1})", {"a"}, m, [] {}));
   CHECK_FALSE(jsonview::scan_object(R"({"a":1} x)", {"a"}, m));
   CHECK(jsonview::number("12") == 12);
   CHECK(jsonview::number("\"12\"") == 0);

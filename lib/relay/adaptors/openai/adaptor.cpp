@@ -49,9 +49,8 @@ void append_if_string(std::string_view value, std::string& out) {
 // reasoning, tool-call names and arguments, or text. Sets `finished` when a choice has a finish
 // reason.
 void append_choice_text(std::string_view choices, std::string& out, bool* finished = nullptr) {
-  jsonview::for_each_element(choices, [&](std::string_view choice) {
-    std::string_view c[4];  // text, message, delta, finish_reason
-    if (!jsonview::scan_object(choice, {"text", "message", "delta", "finish_reason"}, c)) return;
+  std::string_view c[4];  // text, message, delta, finish_reason
+  jsonview::for_each_object(choices, {"text", "message", "delta", "finish_reason"}, c, [&] {
     append_if_string(c[0], out);
     if (finished && jsonview::kind(c[3]) == jsonview::Kind::string) *finished = true;
     for (std::string_view m : {c[1], c[2]}) {
