@@ -101,46 +101,45 @@ inline const char* find_string_special(const char* p, const char* end) {
 }
 }  // namespace detail
 
-template <class F>
-bool for_each_element(std::string_view array, F&& f) {
+namespace detail {
+// Calls read(p, end) at the start of each element of `array`; read returns the element's end, or
+// nullptr when it is not valid. False when `array` is not an array or an element is not valid.
+template <class Read>
+bool walk_elements(std::string_view array, Read&& read) {
   const char* end = array.data() + array.size();
-  const char* p = detail::skip_ws(array.data(), end);
+  const char* p = skip_ws(array.data(), end);
   if (p == end || *p != '[') return false;
-  p = detail::skip_ws(p + 1, end);
+  p = skip_ws(p + 1, end);
   if (p != end && *p == ']') return true;
   while (p != end) {
-    const char* value_end = skip_value(p, end);
+    const char* value_end = read(p, end);
     if (!value_end) return false;
-    f(std::string_view(p, static_cast<size_t>(value_end - p)));
-    p = detail::skip_ws(value_end, end);
+    p = skip_ws(value_end, end);
     if (p == end || *p != ',') break;
-    p = detail::skip_ws(p + 1, end);
+    p = skip_ws(p + 1, end);
   }
   return true;
+}
+}  // namespace detail
+
+template <class F>
+bool for_each_element(std::string_view array, F&& f) {
+  return detail::walk_elements(array, [&](const char* p, const char* end) {
+    const char* value_end = skip_value(p, end);
+    if (value_end) f(std::string_view(p, static_cast<size_t>(value_end - p)));
+    return value_end;
+  });
 }
 
 template <class F>
 bool for_each_object(std::string_view array, std::initializer_list<std::string_view> keys, std::string_view* out,
                      F&& f) {
-  const char* end = array.data() + array.size();
-  const char* p = detail::skip_ws(array.data(), end);
-  if (p == end || *p != '[') return false;
-  p = detail::skip_ws(p + 1, end);
-  if (p != end && *p == ']') return true;
-  while (p != end) {
-    const char* value_end = nullptr;
-    if (*p == '{') {
-      value_end = detail::scan_members(p, end, keys, out);
-      if (value_end) f();
-    } else {
-      value_end = skip_value(p, end);
-    }
-    if (!value_end) return false;
-    p = detail::skip_ws(value_end, end);
-    if (p == end || *p != ',') break;
-    p = detail::skip_ws(p + 1, end);
-  }
-  return true;
+  return detail::walk_elements(array, [&](const char* p, const char* end) {
+    if (*p != '{') return skip_value(p, end);
+    const char* value_end = detail::scan_members(p, end, keys, out);
+    if (value_end) f();
+    return value_end;
+  });
 }
 
 }  // namespace oneapi::jsonview
