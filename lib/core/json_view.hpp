@@ -99,9 +99,7 @@ inline const char* find_string_special(const char* p, const char* end) {
   }
   return p;
 }
-}  // namespace detail
 
-namespace detail {
 // Calls read(p, end) at the start of each element of `array`; read returns the element's end, or
 // nullptr when it is not valid. False when `array` is not an array or an element is not valid.
 template <class Read>
