@@ -16,23 +16,51 @@ namespace oneapi::test {
 // A frame is a 24-byte header and a 4096-byte page; the file starts with a 32-byte header.
 inline uintmax_t wal_bytes(uintmax_t frames) { return 32 + frames * (24 + 4096); }
 
+// A user, an unlimited token of theirs and a channel: what steady billed requests need.
+struct BilledAccount {
+  int64_t user_id = 0;
+  int64_t token_id = 0;
+  int64_t channel_id = 0;
+
+  static BilledAccount create(store::Store& db) {
+    store::User u;
+    u.username = "steady";
+    u.quota = 1'000'000'000;
+    u.status = 1;
+    BilledAccount a;
+    a.user_id = db.insert_user(u).value().id;
+    store::Token t;
+    t.user_id = a.user_id;
+    t.name = "t";
+    t.unlimited_quota = true;
+    t.status = 1;
+    a.token_id = db.insert_token(t).value().id;
+    store::Channel c;
+    c.name = "ch";
+    c.key = "sk-upstream";
+    c.models = "gpt-4";
+    c.group = "default";
+    a.channel_id = db.insert_channel(c).value().id;
+    return a;
+  }
+};
+
 // A billed request as the relay writes it: its pre-charge, then its settle.
-inline void charge_and_settle(store::Store& db, int64_t user_id, int64_t token_id, int64_t channel_id,
-                              const std::string& request_id) {
+inline void charge_and_settle(store::Store& db, const BilledAccount& a, const std::string& request_id) {
   store::PreChargeRequest pre;
-  pre.token_id = token_id;
-  pre.user_id = user_id;
+  pre.token_id = a.token_id;
+  pre.user_id = a.user_id;
   pre.amount = 10;
   pre.pending.model_name = "gpt-4";
-  pre.pending.channel_id = channel_id;
+  pre.pending.channel_id = a.channel_id;
   pre.pending.request_id = request_id;
   auto log_id = db.pre_charge(pre);
   if (!log_id) throw std::runtime_error("pre_charge: " + log_id.error().message);
   store::Settlement s;
   s.log_id = *log_id;
-  s.token_id = token_id;
-  s.user_id = user_id;
-  s.channel_id = channel_id;
+  s.token_id = a.token_id;
+  s.user_id = a.user_id;
+  s.channel_id = a.channel_id;
   s.pre_charged = 10;
   s.quota = 7;
   s.model_name = "gpt-4";

@@ -1,6 +1,5 @@
 // Group commit: hot-path writes that queue up while the store thread is busy share one
 // transaction, each job isolated in a savepoint, and nobody hears "done" before the commit.
-#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -316,27 +315,11 @@ TEST_CASE("under steady writes the store thread starts the SQLite WAL over soon 
   const std::string path = dir.file("oneapi.db");
   const std::string wal_file = path + "-wal";
   StoreExecutor ex(open_sqlite_store(StoreOptions{path, 3000, {}}));
-  auto setup = [](Store& db) {
-    User u;
-    u.username = "steady";
-    u.quota = 1'000'000'000;
-    u.status = 1;
-    Token t;
-    t.user_id = db.insert_user(u).value().id;
-    t.name = "t";
-    t.unlimited_quota = true;
-    t.status = 1;
-    Channel c;
-    c.name = "ch";
-    c.key = "sk-upstream";
-    c.models = "gpt-4";
-    c.group = "default";
-    return std::array<int64_t, 3>{t.user_id, db.insert_token(t).value().id, db.insert_channel(c).value().id};
-  };
-  const auto [user_id, token_id, channel_id] = ex.run_blocking(std::move(setup));
+  auto setup = [](Store& db) { return test::BilledAccount::create(db); };
+  const test::BilledAccount account = ex.run_blocking(std::move(setup));
   const auto write = [&](int n) {
     auto job = [&, n](Store& db) {
-      test::charge_and_settle(db, user_id, token_id, channel_id, "steady-" + std::to_string(n));
+      test::charge_and_settle(db, account, "steady-" + std::to_string(n));
       return 0;
     };
     ex.run_blocking(std::move(job));

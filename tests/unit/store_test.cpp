@@ -1007,14 +1007,12 @@ TEST_CASE("store: a node refunds only its own unfinished requests", "[store]") {
 
 TEST_CASE("store: a SQLite writer that is never idle still starts its WAL over, past 16000 pages", "[store][sqlite]") {
   Fixture fx;
-  User u = fx.user(1'000'000'000);
-  Token t = fx.token(u.id, 0, true);
-  Channel c = fx.channel();
+  const auto account = test::BilledAccount::create(*fx.db);
   const std::filesystem::path wal_file = fx.database.sqlite_path() + "-wal";
   // No store thread here, so nothing calls after_job: only the writer's own checkpoint at 16000
   // pages stops the WAL from growing by every write (the checkpointer alone never catches up).
   const auto largest = test::largest_wal_while_writing(
-      wal_file, 40'000, [&](int n) { test::charge_and_settle(*fx.db, u.id, t.id, c.id, "busy-" + std::to_string(n)); });
+      wal_file, 40'000, [&](int n) { test::charge_and_settle(*fx.db, account, "busy-" + std::to_string(n)); });
   CHECK(largest > test::wal_bytes(16'000));
   CHECK(largest < test::wal_bytes(24'000));
 }
