@@ -29,6 +29,7 @@
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/io_loop.hpp"
 #include "relay/background.hpp"
 #include "relay/channel_balance.hpp"
 #include "relay/channel_health.hpp"
@@ -603,8 +604,9 @@ int run(const ConfigSource& source, const Config& cfg) {
       asio::detached);
 
   std::vector<std::thread> extra;
-  for (int i = 1; i < cfg.threads; ++i) extra.emplace_back([&] { ioc.run(); });
-  ioc.run();
+  auto& busy_poll = metrics::global().busy_poll();
+  for (int i = 1; i < cfg.threads; ++i) extra.emplace_back([&] { net::run_io_context(ioc, cfg.busy_poll, busy_poll); });
+  net::run_io_context(ioc, cfg.busy_poll, busy_poll);
   for (auto& t : extra) t.join();
   // The cut requests' reservations go back now rather than at the next start. Nothing runs on the
   // io_context any more, and the store thread finishes what was queued before this.

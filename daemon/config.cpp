@@ -88,6 +88,12 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   EnvReader env{get, {}};
   env.integer("PORT", cfg.port);
   env.integer("SQLITE_BUSY_TIMEOUT", cfg.sqlite_busy_timeout_ms);
+  if (long long us = 0; env.integer("BUSY_POLL_US", us)) {
+    if (us > 10'000)
+      env.errors += "  BUSY_POLL_US=" + std::to_string(us) + ": more than 10000 (microseconds)\n";
+    else
+      cfg.busy_poll = std::chrono::microseconds(us);
+  }
   env.integer("LOG_RETENTION_DAYS", cfg.log_retention_days);
   env.integer("CHANNEL_SUSPEND_SECONDS_FOR_429", cfg.suspend_seconds_429);
   env.integer("CHANNEL_SUSPEND_SECONDS_FOR_5XX", cfg.suspend_seconds_5xx);
@@ -305,6 +311,7 @@ Reload plan_reload(const Config& current, const Config& next) {
   fixed("LOG_FORMAT", &Config::log_format);
   fixed("--ready-file", &Config::ready_file);
   fixed("--threads", &Config::threads);
+  fixed("BUSY_POLL_US", &Config::busy_poll);
   fixed("SQLITE_BUSY_TIMEOUT", &Config::sqlite_busy_timeout_ms);
   fixed("MAX_REQUEST_BODY_MB", &Config::max_request_body);
   fixed("TEST_PROMPT", &Config::test_prompt);

@@ -23,6 +23,8 @@ struct Config {
   std::string log_format = "text";  // --log-format / LOG_FORMAT: text or json (one object per line)
   std::string ready_file;
   int threads = 1;
+  // BUSY_POLL_US: an I/O thread out of work polls its sockets this long before it sleeps; 0 = off.
+  std::chrono::microseconds busy_poll{0};
   int sqlite_busy_timeout_ms = 3000;
   std::chrono::seconds relay_timeout{0};
   std::chrono::seconds streaming_timeout{300};

@@ -277,6 +277,16 @@ std::string Registry::render(const std::vector<ChannelGauge>& channels) const {
   out.append("oneapi_streams_in_flight ")
       .append(std::to_string(streams_in_flight_.load(std::memory_order_relaxed)))
       .append("\n");
+  header(out, "oneapi_busy_poll_hits_total", "counter",
+         "Times an I/O thread found work while busy polling (BUSY_POLL_US), so did not sleep.");
+  out.append("oneapi_busy_poll_hits_total ")
+      .append(std::to_string(busy_poll_.hits.load(std::memory_order_relaxed)))
+      .append("\n");
+  header(out, "oneapi_busy_poll_sleeps_total", "counter",
+         "Times an I/O thread busy polled for all of BUSY_POLL_US, found nothing and slept.");
+  out.append("oneapi_busy_poll_sleeps_total ")
+      .append(std::to_string(busy_poll_.sleeps.load(std::memory_order_relaxed)))
+      .append("\n");
 
   header(out, "oneapi_channel_status", "gauge",
          "Channel status: 1 enabled, 2 disabled by hand, 3 disabled automatically.");

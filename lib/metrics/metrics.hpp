@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/io_loop.hpp"
+
 namespace oneapi::metrics {
 
 // Fixed label values of the `route` label, known up front.
@@ -80,6 +82,7 @@ class Registry {
   Histogram& db_job() { return db_job_; }
   Histogram& db_wait() { return db_wait_; }
   std::atomic<int64_t>& streams_in_flight() { return streams_in_flight_; }
+  net::BusyPollCounts& busy_poll() { return busy_poll_; }
   size_t series_count() const { return used_.load(std::memory_order_relaxed); }
 
   // Gauges read at scrape time from outside (the catalog, the suspensions).
@@ -110,6 +113,7 @@ class Registry {
   Histogram db_job_;
   Histogram db_wait_;
   std::atomic<int64_t> streams_in_flight_{0};
+  net::BusyPollCounts busy_poll_;
 };
 
 // The daemon's registry (one per process).

@@ -114,3 +114,33 @@ TEST_CASE("metrics: METRICS_TOKEN guards /metrics with a bearer token", "[metric
   CHECK(ok.body.find("# TYPE oneapi_requests_total counter") != std::string::npos);
   CHECK(ok.body.find("# TYPE oneapi_db_job_seconds histogram") != std::string::npos);
 }
+
+TEST_CASE("metrics: with BUSY_POLL_US the daemon serves and counts polls that found work and sleeps",
+          "[metrics][e2e]") {
+  MockUpstream mock(reply_chat_or_stream);
+  Gateway quiet(Env{{"METRICS_TOKEN", ""}});
+  Gateway polling(Env{{"METRICS_TOKEN", ""}, {"BUSY_POLL_US", "10000"}});
+  for (Gateway* g : {&quiet, &polling}) {
+    g->add_channel(mock.base_url());
+    const std::string key = g->add_token();
+    for (int i = 0; i < 3; ++i) {
+      auto res = post_json(g->port(), "/v1/chat/completions", key, chat_body(i == 1));
+      REQUIRE(res.status == 200);
+      CHECK(res.body.find("Hello") != std::string::npos);
+    }
+  }
+  auto off = http_call(quiet.port(), "GET", "/metrics");
+  REQUIRE(off.status == 200);
+  CHECK(sample(off.body, "oneapi_busy_poll_hits_total") == 0);
+  CHECK(sample(off.body, "oneapi_busy_poll_sleeps_total") == 0);
+  // Each request leaves the I/O thread waiting on the mock and on the database, well within 10 ms
+  // each: those waits are polled through rather than slept.
+  auto on = http_call(polling.port(), "GET", "/metrics");
+  REQUIRE(on.status == 200);
+  CHECK(sample(on.body, "oneapi_busy_poll_hits_total") >= 3);
+  CHECK(sample(on.body, "oneapi_busy_poll_sleeps_total") >= 1);  // idle between the test's steps
+
+  auto too_long = run_command({ONEAPID_PATH, "--check-config"}, {{"BUSY_POLL_US", "20000"}});
+  CHECK(too_long.exit_code == 2);
+  CHECK(too_long.err.find("BUSY_POLL_US=20000: more than 10000 (microseconds)") != std::string::npos);
+}

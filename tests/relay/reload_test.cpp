@@ -136,12 +136,12 @@ TEST_CASE("SIGHUP reloads options changed in the database and keeps restart-only
   CHECK(cost_of(before_reload) == base_cost);
 
   const int port = g.port();
-  write_file(env.path, "GLOBAL_RELAY_RATE_LIMIT=0\nLOG_RETENTION_DAYS=5\nSQLITE_BUSY_TIMEOUT=10\n");
+  write_file(env.path, "GLOBAL_RELAY_RATE_LIMIT=0\nLOG_RETENTION_DAYS=5\nSQLITE_BUSY_TIMEOUT=10\nBUSY_POLL_US=50\n");
   hang_up_and_wait(g.daemon, pid, "options, channels and tokens reloaded from the database");
   const std::string log = g.daemon.log();
   CHECK(log.find("SIGHUP: no setting changed;") != std::string::npos);
-  CHECK(log.find("SIGHUP: changed settings that only a restart applies, kept as they were: SQLITE_BUSY_TIMEOUT, "
-                 "LOG_RETENTION_DAYS") != std::string::npos);
+  CHECK(log.find("SIGHUP: changed settings that only a restart applies, kept as they were: BUSY_POLL_US, "
+                 "SQLITE_BUSY_TIMEOUT, LOG_RETENTION_DAYS") != std::string::npos);
 
   const auto after_reload = post_json(port, "/v1/chat/completions", key, chat_body());
   REQUIRE(after_reload.status == 200);
