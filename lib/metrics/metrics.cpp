@@ -181,6 +181,12 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
+// A metric without labels: its HELP and TYPE lines and its one sample.
+void single(std::string& out, std::string_view name, std::string_view type, std::string_view help, int64_t value) {
+  header(out, name, type, help);
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.9g", v);
@@ -273,20 +279,14 @@ std::string Registry::render(const std::vector<ChannelGauge>& channels) const {
          "Time a request waits for one database job, queueing on the store thread included.");
   histogram(out, "oneapi_db_wait_seconds", "", db_wait_.snapshot());
 
-  header(out, "oneapi_streams_in_flight", "gauge", "Streamed answers being relayed now.");
-  out.append("oneapi_streams_in_flight ")
-      .append(std::to_string(streams_in_flight_.load(std::memory_order_relaxed)))
-      .append("\n");
-  header(out, "oneapi_busy_poll_hits_total", "counter",
-         "Times an I/O thread found work while busy polling (BUSY_POLL_US), so did not sleep.");
-  out.append("oneapi_busy_poll_hits_total ")
-      .append(std::to_string(busy_poll_.hits.load(std::memory_order_relaxed)))
-      .append("\n");
-  header(out, "oneapi_busy_poll_sleeps_total", "counter",
-         "Times an I/O thread busy polled for all of BUSY_POLL_US, found nothing and slept.");
-  out.append("oneapi_busy_poll_sleeps_total ")
-      .append(std::to_string(busy_poll_.sleeps.load(std::memory_order_relaxed)))
-      .append("\n");
+  single(out, "oneapi_streams_in_flight", "gauge", "Streamed answers being relayed now.",
+         streams_in_flight_.load(std::memory_order_relaxed));
+  single(out, "oneapi_busy_poll_hits_total", "counter",
+         "Times an I/O thread found work while busy polling (BUSY_POLL_US), so did not sleep.",
+         static_cast<int64_t>(busy_poll_.hits.load(std::memory_order_relaxed)));
+  single(out, "oneapi_busy_poll_sleeps_total", "counter",
+         "Times an I/O thread busy polled for all of BUSY_POLL_US, found nothing and slept.",
+         static_cast<int64_t>(busy_poll_.sleeps.load(std::memory_order_relaxed)));
 
   header(out, "oneapi_channel_status", "gauge",
          "Channel status: 1 enabled, 2 disabled by hand, 3 disabled automatically.");
@@ -300,13 +300,11 @@ std::string Registry::render(const std::vector<ChannelGauge>& channels) const {
     out.append(escape_label(c.name)).append("\"} ").append(c.suspended ? "1" : "0").append("\n");
   }
 
-  header(out, "oneapi_metrics_series", "gauge",
-         "Request series held (capped; past the cap, new models count as \"other\").");
-  out.append("oneapi_metrics_series ").append(std::to_string(series_count())).append("\n");
-  header(out, "oneapi_metrics_dropped_total", "counter", "Requests not counted because the series table was full.");
-  out.append("oneapi_metrics_dropped_total ")
-      .append(std::to_string(dropped_.load(std::memory_order_relaxed)))
-      .append("\n");
+  single(out, "oneapi_metrics_series", "gauge",
+         "Request series held (capped; past the cap, new models count as \"other\").",
+         static_cast<int64_t>(series_count()));
+  single(out, "oneapi_metrics_dropped_total", "counter", "Requests not counted because the series table was full.",
+         static_cast<int64_t>(dropped_.load(std::memory_order_relaxed)));
   return out;
 }
 
