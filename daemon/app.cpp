@@ -536,6 +536,9 @@ int run(const ConfigSource& source, const Config& cfg) {
   if (!cfg.node_name.empty())
     spdlog::info("node {} ({}): shares the database with other nodes", cfg.node_name,
                  cfg.slave_node ? "slave" : "master");
+  if (cfg.busy_poll.count() > 0)
+    spdlog::info("busy polling: {} I/O thread(s) poll {} µs before they sleep (BUSY_POLL_US)", cfg.threads,
+                 cfg.busy_poll.count());
 
   // Log retention is a scheduled job: on a shared database the master runs it (One API).
   if (cfg.log_retention_days > 0 && cfg.slave_node && !cfg.sql_dsn.empty())

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "app.hpp"
 #include "store/migrations.hpp"
@@ -113,6 +114,19 @@ void check_server_log_database(Report& r, const Config& cfg) {
   report_schema_version(r, name, version ? *version : 0, !cfg.slave_node);
 }
 
+// Polling threads hold their cores while traffic flows: as many as there are cores leave none
+// for the store thread, whose commits every request waits for.
+void check_busy_poll(Report& r, const Config& cfg, unsigned cores) {
+  if (cfg.busy_poll.count() == 0) return;
+  const std::string what = "BUSY_POLL_US=" + std::to_string(cfg.busy_poll.count()) + " with " +
+                           std::to_string(cfg.threads) + " I/O thread" + (cfg.threads == 1 ? "" : "s");
+  if (cores > 0 && static_cast<unsigned>(cfg.threads) >= cores)
+    r.warn(what + " on " + std::to_string(cores) +
+           " cores: polling threads can take every core while traffic flows, the store thread's included");
+  else
+    r.ok(what + ": up to a core per polling thread while traffic flows, nothing when idle");
+}
+
 }  // namespace
 
 int check_config(const Config& cfg) {
@@ -143,6 +157,7 @@ int check_config(const Config& cfg) {
   else
     r.warn("no tokenizer rank files in " + tiktoken.string() + ": token counts will be estimated");
   if (cfg.relay_proxy.empty()) r.ok("upstream connections go direct (no RELAY_PROXY)");
+  check_busy_poll(r, cfg, std::thread::hardware_concurrency());
   std::printf("%s\n", r.errors == 0 ? "configuration ok" : "configuration has errors");
   return r.errors == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "relay/e2e_support.hpp"
 #include "support/temp_dir.hpp"
@@ -29,6 +30,20 @@ TEST_CASE("oneapid --check-config reports on a new, a running and a damaged setu
     CHECK(running.exit_code == 0);
     CHECK(running.out.find("(up to date)") != std::string::npos);
     CHECK(d.stop(SIGTERM) == 0);
+  }
+
+  const unsigned cores = std::thread::hardware_concurrency();
+  auto polling = check(Env{{"BUSY_POLL_US", "100"}});
+  CHECK(polling.exit_code == 0);
+  if (cores != 1)
+    CHECK(polling.out.find("ok: BUSY_POLL_US=100 with 1 I/O thread: up to a core per polling thread") !=
+          std::string::npos);
+  if (cores > 0 && cores <= 64) {
+    auto every_core =
+        run_command({ONEAPID_PATH, "--data-dir", data, "--check-config", "--threads", std::to_string(cores)},
+                    Env{{"BUSY_POLL_US", "100"}});
+    CHECK(every_core.exit_code == 0);  // a warning, not an error
+    CHECK(every_core.out.find("warning: BUSY_POLL_US=100 with " + std::to_string(cores)) != std::string::npos);
   }
 
   auto bad_env = check(Env{{"PORT", "not-a-port"}});

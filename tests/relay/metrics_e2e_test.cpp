@@ -139,6 +139,8 @@ TEST_CASE("metrics: with BUSY_POLL_US the daemon serves and counts polls that fo
   REQUIRE(on.status == 200);
   CHECK(sample(on.body, "oneapi_busy_poll_hits_total") >= 3);
   CHECK(sample(on.body, "oneapi_busy_poll_sleeps_total") >= 1);  // idle between the test's steps
+  CHECK(polling.daemon.log().find("busy polling: 1 I/O thread(s) poll 10000 µs before they sleep") !=
+        std::string::npos);
 
   auto too_long = run_command({ONEAPID_PATH, "--check-config"}, {{"BUSY_POLL_US", "20000"}});
   CHECK(too_long.exit_code == 2);
