@@ -16,8 +16,8 @@ struct BusyPollCounts {
 };
 
 // Runs `ioc` until it is stopped or out of work, like io_context::run(). With a budget above zero,
-// a thread that runs out of ready handlers keeps polling the sockets (epoll with no timeout) for that
-// long before it sleeps. On a VM, waking a sleeping thread costs tens of microseconds, several
+// a thread that runs out of ready handlers keeps polling the sockets (epoll calls that do not wait)
+// for that long before it sleeps. On a VM, waking a sleeping thread costs tens of microseconds, several
 // times per relayed request; polling saves them at the price of CPU while traffic flows (up to a
 // core per I/O thread), and none when idle.
 void run_io_context(boost::asio::io_context& ioc, std::chrono::microseconds busy_poll, BusyPollCounts& counts);
