@@ -1,6 +1,10 @@
 #include "net/http_parse.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
+#include <random>
+#include <type_traits>
+#include <vector>
 
 #include "net/http_client.hpp"
 #include "support/mock_upstream.hpp"
@@ -213,6 +217,197 @@ TEST_CASE("chunked decoder: one byte at a time or all at once, extensions and tr
   CHECK(error_of("3\nabc") == "chunk line ends in LF without CR");
   CHECK(error_of("1000000000000000\r\n") == "chunk size too large");
   CHECK(error_of(std::string(5000, '1')) == "chunk line too long");
+}
+
+namespace {
+
+// Small random edits of valid messages: the bytes that framing turns on, inserted, replaced,
+// deleted, and whole lines repeated (a second Content-Length, a second blank line).
+std::string mutate(std::string s, std::mt19937& rng) {
+  static constexpr std::string_view kBytes("\r\n \t:,;09aAfF/H\0\x7f\x80\xff", 20);
+  const auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  const size_t edits = 1 + pick(3);
+  for (size_t i = 0; i < edits && !s.empty(); ++i) {
+    const size_t at = pick(s.size());
+    switch (pick(5)) {
+      case 0:
+        s[at] = kBytes[pick(kBytes.size())];
+        break;
+      case 1:
+        s.insert(at, 1, kBytes[pick(kBytes.size())]);
+        break;
+      case 2:
+        s.erase(at, 1);
+        break;
+      case 3: {
+        const size_t start = s.rfind('\n', at) == std::string::npos ? 0 : s.rfind('\n', at) + 1;
+        const size_t end = s.find('\n', at);
+        if (end != std::string::npos) s.insert(start, s.substr(start, end + 1 - start));
+        break;
+      }
+      default:
+        s.resize(at);
+        break;
+    }
+  }
+  return s;
+}
+
+// The parse of `bytes` as `parse(view, limit, head)` sees it, with what the head says.
+template <class Head, class Parse>
+std::string outcome(std::string_view bytes, size_t limit, Parse parse) {
+  Head head;
+  const HeadParse p = parse(bytes, limit, head);
+  std::string out =
+      std::to_string(static_cast<int>(p.status)) + " " + std::to_string(p.consumed) + " " + std::string(p.reason);
+  if (p.status != ParseStatus::complete) return out;
+  if constexpr (std::is_same_v<Head, RequestHead>)
+    out += " " + head.method + " " + head.target;
+  else
+    out += " " + std::to_string(head.status);
+  out += " v" + std::to_string(head.version) + (head.keep_alive ? " ka" : " close") + " body " +
+         std::to_string(static_cast<int>(head.body.kind)) + "/" + std::to_string(head.body.length);
+  for (const Header& h : head.headers) out += "|" + h.name + "=" + h.value;
+  return out;
+}
+
+// What must hold for any bytes, whatever they are: the same answer however they arrive.
+template <class Head, class Parse>
+void check_head_properties(const std::string& bytes, Parse parse, std::map<ParseStatus, int>& seen) {
+  constexpr size_t kLimit = 1024;
+  Head head;
+  const HeadParse p = parse(bytes, kLimit, head);
+  ++seen[p.status];
+  INFO("bytes: " << bytes);
+  switch (p.status) {
+    case ParseStatus::complete: {
+      REQUIRE(p.consumed <= bytes.size());
+      REQUIRE(p.consumed >= 2);
+      CHECK(bytes.compare(p.consumed - 2, 2, "\r\n") == 0);
+      const std::string whole = outcome<Head>(bytes, kLimit, parse);
+      // The head alone, or with anything after it (a body, the next message), reads the same.
+      CHECK(outcome<Head>(std::string_view(bytes).substr(0, p.consumed), kLimit, parse) == whole);
+      CHECK(outcome<Head>(bytes.substr(0, p.consumed) + "GET / HTTP/1.1\n\n\r", kLimit, parse) == whole);
+      // Every shorter read waits for more; a limit one byte short refuses it.
+      for (size_t cut = 0; cut < p.consumed; ++cut) {
+        Head partial;
+        INFO("cut at " << cut);
+        REQUIRE(parse(std::string_view(bytes).substr(0, cut), kLimit, partial).status == ParseStatus::incomplete);
+      }
+      Head limited;
+      CHECK(parse(bytes, p.consumed - 1, limited).status == ParseStatus::too_large);
+      for (const Header& h : head.headers) {
+        CHECK_FALSE(h.name.empty());
+        CHECK(h.name.find_first_of(std::string_view(" \t\r\n:\0", 6)) == std::string::npos);
+        CHECK(h.value.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos);
+      }
+      break;
+    }
+    case ParseStatus::bad:
+      CHECK_FALSE(p.reason.empty());
+      // More bytes never make a bad head good.
+      CHECK(outcome<Head>(bytes + "\r\n\r\nGET / HTTP/1.1\r\n\r\n", kLimit, parse) ==
+            outcome<Head>(bytes, kLimit, parse));
+      break;
+    case ParseStatus::incomplete:
+      CHECK(bytes.size() <= kLimit);
+      break;
+    case ParseStatus::too_large:
+      break;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("request and response heads: 4,000 mutated messages read the same however they arrive", "[net][parse]") {
+  const std::vector<std::string> requests = {
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nAuthorization: Bearer sk-x\r\n\r\nhello",
+      "GET /v1/models HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nExpect: 100-continue\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "\r\n\r\nPUT /y?a=%20 HTTP/1.1\r\nConnection: close\r\nContent-Length: 0\r\nX-Empty:\r\n\r\n"};
+  const std::vector<std::string> responses = {
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "HTTP/1.0 204\r\nConnection: close\r\n\r\n", "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n\r\n"};
+  const auto parse_request = [](std::string_view d, size_t limit, RequestHead& h) {
+    return parse_request_head(d, limit, h);
+  };
+  const auto parse_response = [](std::string_view d, size_t limit, ResponseHead& h) {
+    return parse_response_head(d, limit, false, h);
+  };
+  std::mt19937 rng(20261129);
+  std::map<ParseStatus, int> requests_seen, responses_seen;
+  for (const std::string& seed : requests) {
+    check_head_properties<RequestHead>(seed, parse_request, requests_seen);
+    for (int i = 0; i < 500; ++i) check_head_properties<RequestHead>(mutate(seed, rng), parse_request, requests_seen);
+  }
+  for (const std::string& seed : responses) {
+    check_head_properties<ResponseHead>(seed, parse_response, responses_seen);
+    for (int i = 0; i < 500; ++i)
+      check_head_properties<ResponseHead>(mutate(seed, rng), parse_response, responses_seen);
+  }
+  // Both outcomes well represented, or the properties above were checked on nothing.
+  for (auto* seen : {&requests_seen, &responses_seen}) {
+    CHECK((*seen)[ParseStatus::complete] > 300);
+    CHECK((*seen)[ParseStatus::bad] > 300);
+    CHECK((*seen)[ParseStatus::incomplete] > 100);
+  }
+}
+
+TEST_CASE("chunked decoder: mutated bodies decode the same in one read or in random pieces", "[net][parse]") {
+  const std::vector<std::string> bodies = {
+      "5;name=value\r\nhello\r\n1A\r\n" + std::string(26, 'z') + "\r\n0\r\nTrailer: x\r\n\r\n",
+      "3\r\nabc\r\n000002\r\nde\r\n0;end\r\n\r\n", "a \t;x\r\n0123456789\r\n0\r\n\r\n",
+      // A chunk-size line past the 4 KiB limit is refused whether it comes whole or in pieces.
+      "1;" + std::string(5000, 'e') + "\r\nx\r\n0\r\n\r\n"};
+  struct Decoded {
+    std::string out;
+    size_t consumed = 0;
+    bool done = false;
+    std::string error;
+    bool operator==(const Decoded&) const = default;
+  };
+  const auto whole = [](const std::string& bytes) {
+    ChunkedDecoder d;
+    Decoded r;
+    r.consumed = d.feed(bytes, r.out);
+    r.done = d.done();
+    r.error = d.error();
+    return r;
+  };
+  // As a connection reads: each read appends to what is pending, the decoder takes what it can.
+  const auto pieces = [](const std::string& bytes, std::mt19937& rng) {
+    ChunkedDecoder d;
+    Decoded r;
+    std::string pending;
+    for (size_t at = 0; at < bytes.size() && !d.done() && d.error().empty();) {
+      const size_t n = std::min(bytes.size() - at, std::uniform_int_distribution<size_t>(1, 700)(rng));
+      pending.append(bytes, at, n);
+      at += n;
+      const size_t used = d.feed(pending, r.out);
+      r.consumed += used;
+      pending.erase(0, used);
+    }
+    r.done = d.done();
+    r.error = d.error();
+    return r;
+  };
+  std::mt19937 rng(7);
+  int done = 0, failed = 0;
+  for (const std::string& seed : bodies) {
+    for (int i = 0; i < 400; ++i) {
+      const std::string bytes = i == 0 ? seed : mutate(seed, rng);
+      INFO("bytes: " << bytes);
+      const Decoded all = whole(bytes);
+      CHECK(all.consumed <= bytes.size());
+      CHECK(pieces(bytes, rng) == all);
+      done += all.done;
+      failed += !all.error.empty();
+    }
+  }
+  CHECK(whole(bodies.back()).error == "chunk line too long");
+  CHECK(done > 100);
+  CHECK(failed > 200);
 }
 
 TEST_CASE("read buffer: grows only when full, keeps what is pending, frees when empty", "[net][parse]") {
