@@ -414,6 +414,9 @@ int run(const ConfigSource& source, const Config& cfg) {
       spdlog::critical("cannot load channels and tokens: {}", snapshot.error().message);
       return 1;
     }
+    if (auto it = snapshot->options.find("LogConsumeEnabled"); it != snapshot->options.end() && it->second == "false")
+      spdlog::warn("the database holds LogConsumeEnabled=false (from One API?), which is not honoured: {}",
+                   admin::kLogConsumeAlwaysOn);
     catalog.set(relay::Catalog::build(*snapshot));
   }
 

@@ -61,4 +61,11 @@ class AdminApi {
   AdminDeps d_;
 };
 
+// One API's LogConsumeEnabled=false skips the log row of each request. Here that row is the bill:
+// settle writes the charge into it (and finds it again when a lost connection makes it retry), and
+// a request's cost is read from it. So the option cannot be turned off; this says why.
+inline constexpr const char* kLogConsumeAlwaysOn =
+    "LogConsumeEnabled cannot be false in oneapi: each request's log row is its bill (settle writes the charge "
+    "into it, and a request's cost is read from it)";
+
 }  // namespace oneapi::admin

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "admin/handlers.hpp"
 #include "admin/routes.hpp"
 #include "billing/ratios.hpp"
 #include "core/util.hpp"
@@ -74,6 +75,7 @@ Result<void> validate_option(const std::string& key, const std::string& value) {
       }
       case OptionKind::boolean:
         if (value != "true" && value != "false") return invalid(key + " must be true or false");
+        if (key == "LogConsumeEnabled" && value == "false") return invalid(kLogConsumeAlwaysOn);
         return {};
       case OptionKind::ratio_map: {
         auto m = billing::parse_ratio_map(value);
@@ -93,6 +95,7 @@ Matched list_options(std::shared_ptr<const relay::Catalog> c) {
       std::map<std::string, std::string> all;
       for (auto& [k, v] : kOptionDefaults) all[k] = v;
       for (auto& [k, v] : stored) all[k] = v;
+      all["LogConsumeEnabled"] = "true";  // what is in force, whatever a One API database stored
       // Ratios show what is in force: the defaults with the stored overrides on top.
       all["ModelRatio"] = c->ratios.model_ratios_json();
       all["CompletionRatio"] = c->ratios.completion_ratios_json();

@@ -412,3 +412,30 @@ TEST_CASE("a user reaches only the channels of their group and pays its group ra
   auto groups = json::parse(g.daemon.ctl({"--json", "option", "get", "GroupRatio"}).out);
   CHECK(groups.dump().find("vip") != std::string::npos);
 }
+
+TEST_CASE("LogConsumeEnabled cannot be turned off: the log row is the bill", "[e2e][accounts]") {
+  MockUpstream upstream([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  Gateway g;
+  g.add_channel(upstream.base_url());
+  const std::string key = g.add_token();
+
+  auto refused = g.daemon.ctl({"option", "set", "LogConsumeEnabled", "false"});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("LogConsumeEnabled cannot be false in oneapi") != std::string::npos);
+  CHECK(g.daemon.ctl({"option", "set", "LogConsumeEnabled", "true"}).exit_code == 0);
+
+  // A database brought over from One API with the option off: the start log says it is not
+  // honoured, the option reads as what is in force, and requests are still billed into their rows.
+  REQUIRE(g.daemon.stop() == 0);
+  db_exec(g.db(), "UPDATE options SET value='false' WHERE \"key\"='LogConsumeEnabled'");
+  REQUIRE(db_int(g.db(), "SELECT COUNT(*) FROM options WHERE \"key\"='LogConsumeEnabled' AND value='false'") == 1);
+  g.daemon.start();
+  CHECK(g.daemon.log().find("holds LogConsumeEnabled=false (from One API?), which is not honoured") !=
+        std::string::npos);
+  CHECK(ctl_json(g, {"option", "get", "LogConsumeEnabled"}).at("value") == "true");
+  auto res = http_call(g.port(), "POST", "/v1/chat/completions", chat_body(), {{"Authorization", "Bearer " + key}});
+  REQUIRE(res.status == 200);
+  auto row = log_row(g, res.header("x-oneapi-request-id"));
+  CHECK(as_int(row, "quota") > 0);
+  CHECK(as_int(row, "quota") == token_used(g));
+}

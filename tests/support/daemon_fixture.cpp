@@ -192,6 +192,21 @@ CommandResult Daemon::ctl(const std::vector<std::string>& args) const {
   return run_command(argv);
 }
 
+void db_exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + db_path);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* msg = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
+  const std::string why = msg ? msg : "";
+  sqlite3_free(msg);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error("SQL failed: " + why);
+}
+
 std::vector<std::map<std::string, std::string>> db_rows(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)

@@ -54,6 +54,8 @@ class Daemon {
 
 // Reads one integer from the daemon's database with a SQL query (e.g. "SELECT quota FROM users WHERE id=1").
 int64_t db_int(const std::string& db_path, const std::string& sql);
+// Runs SQL that changes the database (on a stopped daemon's file, as a One API database would come).
+void db_exec(const std::string& db_path, const std::string& sql);
 // Rows as maps column -> text.
 std::vector<std::map<std::string, std::string>> db_rows(const std::string& db_path, const std::string& sql);
 
