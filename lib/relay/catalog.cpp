@@ -139,6 +139,7 @@ std::shared_ptr<const Catalog> Catalog::build(const store::Snapshot& snapshot) {
   c->pre_consumed_quota = int_option(c->options, "PreConsumedQuota", 500);
   c->quota_per_unit = int_option(c->options, "QuotaPerUnit", billing::kDefaultQuotaPerUnit);
   c->retry_times = static_cast<int>(int_option(c->options, "RetryTimes", 0));
+  c->approximate_tokens = c->option("ApproximateTokenEnabled", "false") == "true";
   return c;
 }
 

@@ -49,6 +49,7 @@ struct Catalog {
   int64_t pre_consumed_quota = 500;
   int64_t quota_per_unit = 500000;
   int retry_times = 0;
+  bool approximate_tokens = false;  // ApproximateTokenEnabled
   // Different for every catalog built: what was read under one is not trusted under the next.
   uint64_t serial = 0;
 

@@ -46,18 +46,18 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
       if (messages == s.body.end() || !messages->is_array())
         return Error::make(ErrorKind::invalid_request, "messages is required and must be an array",
                            "invalid_text_request");
-      s.prompt_tokens = tokenizer::count_chat_prompt_tokens(s.model, *messages);
+      s.prompt_tokens = tokenizer::count_chat_prompt_tokens(s.model, *messages, token_counting(s));
       break;
     }
     case RelayMode::completions:
       if (auto p = s.body.find("prompt"); p != s.body.end())
-        s.prompt_tokens = tokenizer::count_input_tokens(s.model, *p);
+        s.prompt_tokens = tokenizer::count_input_tokens(s.model, *p, token_counting(s));
       break;
     case RelayMode::embeddings: {
       auto input = s.body.find("input");
       if (input == s.body.end())
         return Error::make(ErrorKind::invalid_request, "input is required", "invalid_text_request");
-      s.prompt_tokens = tokenizer::count_input_tokens(s.model, *input);
+      s.prompt_tokens = tokenizer::count_input_tokens(s.model, *input, token_counting(s));
       break;
     }
   }

@@ -176,9 +176,9 @@ boost::asio::awaitable<void> Relay::count_claude_tokens(net::ServerRequest& req,
   }
   if (auto r = authorize_model(s); !r) co_return co_await respond_error(s, writer, r.error());
   // The prompt as the relay counts it, and the tool definitions the model reads too.
-  int64_t tokens = tokenizer::count_chat_prompt_tokens(s.model, (*chat)["messages"]);
+  int64_t tokens = tokenizer::count_chat_prompt_tokens(s.model, (*chat)["messages"], token_counting(s));
   if (auto tools = chat->find("tools"); tools != chat->end())
-    tokens += tokenizer::count_text_tokens(s.model, tools->dump());
+    tokens += tokenizer::count_text_tokens(s.model, tools->dump(), token_counting(s));
   count_request(s, 200);
   nlohmann::json answer = {{"input_tokens", tokens}};
   co_await writer.send(200, base_headers(s, "application/json"), answer.dump());

@@ -22,7 +22,8 @@ Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reporte
   if (usage_counts(reported)) return *reported;
   Usage u;
   u.prompt_tokens = s.prompt_tokens;
-  u.completion_tokens = s.mode == RelayMode::embeddings ? 0 : tokenizer::count_text_tokens(s.model, completion_text);
+  u.completion_tokens =
+      s.mode == RelayMode::embeddings ? 0 : tokenizer::count_text_tokens(s.model, completion_text, token_counting(s));
   u.total_tokens = u.prompt_tokens + u.completion_tokens;
   return u;
 }

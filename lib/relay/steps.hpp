@@ -23,6 +23,7 @@
 #include "relay/catalog.hpp"
 #include "relay/suspensions.hpp"
 #include "store/executor.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace oneapi::relay {
 
@@ -369,5 +370,9 @@ net::Headers base_headers(const RelayState& s, std::string_view content_type);
 boost::asio::awaitable<void> respond_error(RelayState& s, net::ResponseWriter& writer, const Error& e);
 Usage usage_or_estimate(const RelayState& s, const std::optional<Usage>& reported, const std::string& completion_text);
 int64_t elapsed_ms(const RelayState& s);
+// How this request's local token counts are made (the ApproximateTokenEnabled option).
+inline tokenizer::Counting token_counting(const RelayState& s) {
+  return s.catalog && s.catalog->approximate_tokens ? tokenizer::Counting::approximate : tokenizer::Counting::tiktoken;
+}
 
 }  // namespace oneapi::relay

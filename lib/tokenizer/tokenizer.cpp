@@ -52,14 +52,22 @@ bool starts_with_any(std::string_view s, std::initializer_list<std::string_view>
   return false;
 }
 
-// One counter for both modes: exact with an encoding, else the estimate.
+// One counter for every mode: One API's approximation, exact with an encoding, else the estimate.
 struct TextCounter {
+  std::shared_ptr<const TokenizerSet> set;  // keeps bpe alive while it counts
   const Bpe* bpe;
-  int64_t operator()(std::string_view text) const { return bpe ? bpe->count(text) : estimate_text_tokens(text); }
+  bool approximate;
+  int64_t operator()(std::string_view text) const {
+    if (approximate) return static_cast<int64_t>(static_cast<double>(text.size()) * 0.38);
+    return bpe ? bpe->count(text) : estimate_text_tokens(text);
+  }
 };
 
-TextCounter counter_for(std::string_view model, const std::shared_ptr<const TokenizerSet>& set) {
-  return TextCounter{set ? set->get(encoding_for_model(model)) : nullptr};
+TextCounter counter_for(std::string_view model, Counting how) {
+  if (how == Counting::approximate) return TextCounter{nullptr, nullptr, true};
+  auto set = installed_tokenizers();
+  const Bpe* bpe = set ? set->get(encoding_for_model(model)) : nullptr;
+  return TextCounter{std::move(set), bpe, false};
 }
 
 int64_t string_tokens(const TextCounter& count, const nlohmann::json& v) {
@@ -118,14 +126,13 @@ void install_tokenizers(std::shared_ptr<const TokenizerSet> set) { g_installed.s
 
 std::shared_ptr<const TokenizerSet> installed_tokenizers() { return g_installed.load(); }
 
-int64_t count_text_tokens(std::string_view model, std::string_view text) {
-  return counter_for(model, installed_tokenizers())(text);
+int64_t count_text_tokens(std::string_view model, std::string_view text, Counting how) {
+  return counter_for(model, how)(text);
 }
 
-int64_t count_chat_prompt_tokens(std::string_view model, const nlohmann::json& messages) {
+int64_t count_chat_prompt_tokens(std::string_view model, const nlohmann::json& messages, Counting how) {
   if (!messages.is_array()) return 0;
-  const auto set = installed_tokenizers();
-  const TextCounter count = counter_for(model, set);
+  const TextCounter count = counter_for(model, how);
   const bool gpt_0301 = model == "gpt-3.5-turbo-0301";
   const int64_t per_message = gpt_0301 ? 4 : 3;
   const int64_t per_name = gpt_0301 ? -1 : 1;  // 0301 drops the role when there is a name
@@ -158,9 +165,8 @@ int64_t count_chat_prompt_tokens(std::string_view model, const nlohmann::json& m
   return n + 3;  // every reply is primed with <|start|>assistant<|message|>
 }
 
-int64_t count_input_tokens(std::string_view model, const nlohmann::json& input) {
-  const auto set = installed_tokenizers();
-  const TextCounter count = counter_for(model, set);
+int64_t count_input_tokens(std::string_view model, const nlohmann::json& input, Counting how) {
+  const TextCounter count = counter_for(model, how);
   if (input.is_string()) return count(input.get_ref<const std::string&>());
   if (!input.is_array()) return 0;
   int64_t n = 0;

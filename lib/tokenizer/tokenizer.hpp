@@ -48,13 +48,18 @@ LoadReport init_tokenizers(const std::string& data_dir);
 void install_tokenizers(std::shared_ptr<const TokenizerSet> set);
 std::shared_ptr<const TokenizerSet> installed_tokenizers();
 
-// Thread-safe. Exact when the set is installed, else estimate_*.
-int64_t count_text_tokens(std::string_view model, std::string_view text);
+// How a text's tokens are counted. approximate is One API's ApproximateTokenEnabled: the text's
+// length in bytes × 0.38, rounded down, without running the tokenizer.
+enum class Counting { tiktoken, approximate };
+
+// Thread-safe. With Counting::tiktoken: exact when the set is installed, else estimate_*.
+int64_t count_text_tokens(std::string_view model, std::string_view text, Counting how = Counting::tiktoken);
 // One API's chat formula: per message 3 (gpt-3.5-turbo-0301: 4) + content + role, and with a name
 // 1 (0301: -1) + name; then 3 for the reply's priming.
-int64_t count_chat_prompt_tokens(std::string_view model, const nlohmann::json& messages);
+int64_t count_chat_prompt_tokens(std::string_view model, const nlohmann::json& messages,
+                                 Counting how = Counting::tiktoken);
 // "prompt" of completions or "input" of embeddings: a string, an array of strings (each counted on
 // its own), a token-id array or an array of token-id arrays (their lengths).
-int64_t count_input_tokens(std::string_view model, const nlohmann::json& input);
+int64_t count_input_tokens(std::string_view model, const nlohmann::json& input, Counting how = Counting::tiktoken);
 
 }  // namespace oneapi::tokenizer

@@ -117,6 +117,34 @@ TEST_CASE("stream without upstream usage is counted locally", "[e2e][stream]") {
   CHECK(std::stoll(log[0]["quota"]) > 0);
 }
 
+TEST_CASE("ApproximateTokenEnabled: local counts are the text's bytes times 0.38, as One API's", "[e2e][stream]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    reply_stream(r, {"one ", "two ", "three ", "four ", "five"}, false);
+  });
+  Gateway g;
+  g.add_channel(mock.base_url());
+  std::string key = g.add_token();
+  const auto billed = [&] {
+    auto res = post_json(g.port(), "/v1/chat/completions", key, chat_body(true));
+    REQUIRE(res.status == 200);
+    return log_row(g, res.header("x-oneapi-request-id"));
+  };
+  // tiktoken: "Say hello" 2 + "user" 1 + 3 per message + 3 priming; the five words are 5 tokens.
+  auto exact = billed();
+  CHECK(as_int(exact, "prompt_tokens") == 9);
+  CHECK(as_int(exact, "completion_tokens") == 5);
+
+  REQUIRE(g.daemon.ctl({"option", "set", "ApproximateTokenEnabled", "true"}).exit_code == 0);
+  // "Say hello" 9 bytes → 3, "user" 4 → 1, plus the same 3 + 3; "one two three four five" 23 → 8.
+  auto approximate = billed();
+  CHECK(as_int(approximate, "prompt_tokens") == 10);
+  CHECK(as_int(approximate, "completion_tokens") == 8);
+  CHECK(as_int(approximate, "quota") == expected_quota("gpt-4o-mini", 1, 10, 8, 0));
+
+  REQUIRE(g.daemon.ctl({"option", "set", "ApproximateTokenEnabled", "false"}).exit_code == 0);
+  CHECK(as_int(billed(), "completion_tokens") == 5);
+}
+
 TEST_CASE("client disconnect mid-stream cancels the upstream and bills what was delivered", "[e2e][stream]") {
   MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
     std::vector<std::string> words;

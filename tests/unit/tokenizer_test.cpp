@@ -425,3 +425,19 @@ TEST_CASE("tokenizer: load time and throughput", "[.bench]") {
               << median(cpu_rates) / 1e6 << " M tokens/s\n";
   }
 }
+
+TEST_CASE("approximate counting: One API's bytes times 0.38, rounded down, whatever is installed", "[tokenizer]") {
+  using tk::Counting;
+  CHECK(tk::count_text_tokens("gpt-4o", "", Counting::approximate) == 0);
+  CHECK(tk::count_text_tokens("gpt-4o", "hello world", Counting::approximate) == 4);   // 11 × 0.38 = 4.18
+  CHECK(tk::count_text_tokens("gpt-4o", "\xe4\xbd\xa0", Counting::approximate) == 1);  // one CJK character, 3 bytes
+  CHECK(tk::count_text_tokens("gpt-4o", std::string(1000, 'a'), Counting::approximate) == 380);
+  // Chat: 3 per message + content + role (+ 1 + name), 3 for the priming, each text approximated.
+  const auto messages = nlohmann::json::parse(
+      R"([{"role":"user","content":"hello world"},{"role":"system","name":"bob","content":[{"type":"text","text":"abcdefghij"}]}])");
+  // (3 + 4 + floor(1.52)) + (3 + floor(3.8) + floor(2.28) + 1 + floor(1.14)) + 3
+  CHECK(tk::count_chat_prompt_tokens("gpt-4o", messages, Counting::approximate) == 8 + 10 + 3);
+  // Inputs: a string each, token-id arrays by their length.
+  CHECK(tk::count_input_tokens("text-embedding-3-small", nlohmann::json::parse(R"(["abcdefghij",[1,2,3]])"),
+                               Counting::approximate) == 3 + 3);
+}
