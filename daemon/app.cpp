@@ -141,6 +141,7 @@ relay::RelayConfig relay_config_of(const Config& cfg) {
   relay_config.metric_queue_size = static_cast<size_t>(cfg.metric_queue_size);
   relay_config.metric_success_rate_threshold = cfg.metric_success_rate_threshold;
   relay_config.trust_rule = cfg.sql_dsn.empty();
+  relay_config.enforce_include_usage = cfg.enforce_include_usage;
   return relay_config;
 }
 

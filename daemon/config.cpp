@@ -172,6 +172,7 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
     if (auto r = net::validate_proxy_url(cfg.relay_proxy); !r)
       env.errors += "  RELAY_PROXY: " + r.error().message + "\n";
   env.boolean("ENABLE_METRIC", cfg.metric_enabled);
+  env.boolean("ENFORCE_INCLUDE_USAGE", cfg.enforce_include_usage);
   env.integer("GLOBAL_API_RATE_LIMIT", cfg.api_rate_limit);
   env.integer("GLOBAL_API_RATE_LIMIT_DURATION", cfg.api_rate_limit_duration);
   env.integer("GLOBAL_RELAY_RATE_LIMIT", cfg.relay_rate_limit);
@@ -297,6 +298,7 @@ Reload plan_reload(const Config& current, const Config& next) {
   live("CHANNEL_SUSPEND_SECONDS_FOR_429", &Config::suspend_seconds_429);
   live("CHANNEL_SUSPEND_SECONDS_FOR_5XX", &Config::suspend_seconds_5xx);
   live("ENABLE_METRIC", &Config::metric_enabled);
+  live("ENFORCE_INCLUDE_USAGE", &Config::enforce_include_usage);
   live("METRICS_TOKEN", &Config::metrics_token);
   // Settings bound into listeners, files, clients or schedules at start.
   const auto fixed = [&](const char* name, auto member) {

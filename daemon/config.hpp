@@ -48,7 +48,8 @@ struct Config {
   int api_rate_limit_duration = 180;
   int relay_rate_limit = 480;
   int relay_rate_limit_duration = 180;
-  bool metric_enabled = false;  // ENABLE_METRIC, METRIC_QUEUE_SIZE, METRIC_SUCCESS_RATE_THRESHOLD
+  bool enforce_include_usage = true;  // ENFORCE_INCLUDE_USAGE
+  bool metric_enabled = false;        // ENABLE_METRIC, METRIC_QUEUE_SIZE, METRIC_SUCCESS_RATE_THRESHOLD
   int metric_queue_size = 10;
   double metric_success_rate_threshold = 0.8;
   // CHANNEL_TEST_FREQUENCY / CHANNEL_UPDATE_FREQUENCY (minutes, fractions allowed): test every

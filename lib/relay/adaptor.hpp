@@ -43,8 +43,9 @@ struct AdaptorContext {
   std::string upstream_model;  // after the channel's model mapping
   bool model_mapped = false;
   bool stream = false;
-  bool client_wants_usage = false;  // stream_options.include_usage from the client
-  int64_t local_prompt_tokens = 0;  // the gateway's own count, for upstreams that report no usage
+  bool client_wants_usage = false;    // stream_options.include_usage from the client
+  bool enforce_include_usage = true;  // ENFORCE_INCLUDE_USAGE: ask an OpenAI-format stream for usage
+  int64_t local_prompt_tokens = 0;    // the gateway's own count, for upstreams that report no usage
   // Not openai: the body is the client's own Claude Messages or Responses request, passed through
   // (only to an adaptor that speaks() it), and answers go back in that format.
   ClientFormat format = ClientFormat::openai;

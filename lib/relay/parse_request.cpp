@@ -16,6 +16,7 @@ Result<void> parse_request(RelayState& s, const std::string& raw_body) {
     s.needs_native = s.bridge->needs_native(s.body);
     s.client_body = std::move(s.body);
     s.body = std::move(*chat);
+    if (!s.enforce_include_usage) s.body.erase("stream_options");  // the converter's, not the client's
     s.chat_raw = s.body.dump();
   }
   auto model = s.body.find("model");

@@ -37,6 +37,7 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
       if (std::string_view v = req.header(name); !v.empty()) s.client_headers.push_back({name, std::string(v)});
   s.flights = &flights_;
   s.trust = config->trust_rule ? &trust_ : nullptr;
+  s.enforce_include_usage = config->enforce_include_usage;
   s.suspensions = &suspensions_;
   s.channel_limits = &channel_limits_;
 

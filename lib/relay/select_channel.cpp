@@ -106,6 +106,7 @@ void use_channel(RelayState& s, const ChannelInfo* channel, const std::string& r
   ctx.request_path = s.bridge && !pass_through ? std::string("/v1/chat/completions") : request_path;
   ctx.stream = s.stream;
   ctx.client_wants_usage = s.client_wants_usage;
+  ctx.enforce_include_usage = s.enforce_include_usage;
   ctx.local_prompt_tokens = s.prompt_tokens;
   ctx.format = pass_through ? s.format : ClientFormat::openai;
   ctx.client_headers = pass_through ? s.client_headers : net::Headers{};

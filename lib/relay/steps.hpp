@@ -44,6 +44,10 @@ struct RelayConfig {
   // One API's trust rule (TrustLedger): on with SQLite, where this node sees every request of a
   // token. Nodes sharing a server database reserve in it, since none sees what the others hold.
   bool trust_rule = false;
+  // ENFORCE_INCLUDE_USAGE (the Laisky fork's, default true): streams sent in OpenAI's format ask
+  // the upstream for usage. Off, the gateway adds no stream_options (for upstreams that refuse
+  // them), and a stream without usage is billed by the local count.
+  bool enforce_include_usage = true;
 };
 
 // Requests in flight per token on this node (see PreChargeRequest::others_in_flight). Used from
@@ -291,6 +295,7 @@ struct RelayState {
   std::string model;
   bool stream = false;
   bool client_wants_usage = false;
+  bool enforce_include_usage = true;  // RelayConfig's, for this request
   int64_t max_tokens = 0;
   int64_t prompt_tokens = 0;  // local estimate
 

@@ -1,6 +1,5 @@
 // SIGHUP reloads the environment file and the database without dropping connections; SIGTERM
 // past SHUTDOWN_TIMEOUT settles what it cuts.
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -41,15 +40,6 @@ void hang_up_and_wait(Daemon& d, int pid, const std::string& marker) {
 int daemon_pid(const Daemon& d) {
   std::ifstream in(d.data_dir() + "/ready.json");
   return json::parse(in)["pid"].get<int>();
-}
-
-void sql_write(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  sqlite3_busy_timeout(db, 5000);
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
 }
 
 struct EnvFile {
@@ -129,8 +119,8 @@ TEST_CASE("SIGHUP reloads options changed in the database and keeps restart-only
   REQUIRE(base_cost > 0);
 
   // Behind the daemon's back: the running catalog does not see it yet.
-  sql_write(g.db(), R"(INSERT INTO options ("key", value) VALUES ('GroupRatio', '{"default":2}'))"
-                    R"( ON CONFLICT("key") DO UPDATE SET value = excluded.value)");
+  db_exec(g.db(), R"(INSERT INTO options ("key", value) VALUES ('GroupRatio', '{"default":2}'))"
+                  R"( ON CONFLICT("key") DO UPDATE SET value = excluded.value)");
   const auto before_reload = post_json(g.port(), "/v1/chat/completions", key, chat_body());
   REQUIRE(before_reload.status == 200);
   CHECK(cost_of(before_reload) == base_cost);
@@ -248,4 +238,46 @@ TEST_CASE("SIGTERM past SHUTDOWN_TIMEOUT exits and refunds the cut stream at onc
     CHECK(d.stop(SIGTERM) == 0);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "ENFORCE_INCLUDE_USAGE=false: streams go without stream_options, billed by the local count, and SIGHUP "
+    "turns it back on",
+    "[e2e][reload][stream]") {
+  MockUpstream mock([](const net::ServerRequest&, MockReply& r) {
+    r.headers = {{"Content-Type", "text/event-stream"}};
+    for (auto& e : openai_stream_events({"one ", "two ", "three ", "four ", "five"}, false)) r.chunks.push_back({0, e});
+  });
+  EnvFile env("ENFORCE_INCLUDE_USAGE=false\n");
+  Gateway g({{"ONEAPI_ENV_FILE", env.path}});
+  g.add_channel(mock.base_url());
+  const std::string key = g.add_token();
+  const int pid = daemon_pid(g.daemon);
+  const auto sent = [&](size_t i) { return json::parse(mock.requests().at(i).body); };
+
+  const auto plain = post_json(g.port(), "/v1/chat/completions", key, chat_body(true));
+  REQUIRE(plain.status == 200);
+  CHECK_FALSE(sent(0).contains("stream_options"));
+  auto row = log_row(g, plain.header("x-oneapi-request-id"));
+  CHECK(as_int(row, "completion_tokens") == 5);  // "one two three four five", counted here
+  CHECK(as_int(row, "quota") > 0);
+
+  // A client's own stream_options still go as they came; a Claude client's converted stream gets none.
+  REQUIRE(post_json(g.port(), "/v1/chat/completions", key,
+                    chat_body(true, "gpt-4o-mini", R"(,"stream_options":{"include_usage":true})"))
+              .status == 200);
+  CHECK(sent(1)["stream_options"]["include_usage"] == true);
+  const auto claude = post_json(
+      g.port(), "/v1/messages", key,
+      R"({"model":"gpt-4o-mini","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"Say hello"}]})");
+  REQUIRE(claude.status == 200);
+  CHECK(claude.body.find("event: message_stop") != std::string::npos);
+  CHECK_FALSE(sent(2).contains("stream_options"));
+  CHECK(as_int(log_row(g, claude.header("x-oneapi-request-id")), "completion_tokens") == 5);
+
+  write_file(env.path, "ENFORCE_INCLUDE_USAGE=true\n");
+  hang_up_and_wait(g.daemon, pid, "SIGHUP: applied");
+  CHECK(g.daemon.log().find("applied ENFORCE_INCLUDE_USAGE;") != std::string::npos);
+  REQUIRE(post_json(g.port(), "/v1/chat/completions", key, chat_body(true)).status == 200);
+  CHECK(sent(3)["stream_options"]["include_usage"] == true);
 }

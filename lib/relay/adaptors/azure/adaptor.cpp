@@ -52,7 +52,8 @@ class AzureAdaptor final : public Adaptor {
     r.headers.push_back({"api-key", ctx.channel->key});
     r.headers.push_back({"Content-Type", "application/json"});
     r.headers.push_back({"Accept", ctx.stream ? "text/event-stream" : "application/json"});
-    const bool ask_for_usage = ctx.stream && ctx.mode != RelayMode::embeddings && accepts_stream_options(version);
+    const bool ask_for_usage =
+        ctx.stream && ctx.enforce_include_usage && ctx.mode != RelayMode::embeddings && accepts_stream_options(version);
     r.body = openai::request_body(ctx, body, raw_body, ask_for_usage);
     return r;
   }

@@ -168,7 +168,8 @@ class OpenAiAdaptor final : public Adaptor {
       r.headers.push_back({"X-Title", "One API"});
     }
     // A Responses body passed through keeps its own usage reporting (response.completed).
-    const bool ask_for_usage = ctx.stream && ctx.mode != RelayMode::embeddings && ctx.format == ClientFormat::openai;
+    const bool ask_for_usage = ctx.stream && ctx.enforce_include_usage && ctx.mode != RelayMode::embeddings &&
+                               ctx.format == ClientFormat::openai;
     r.body = request_body(ctx, body, raw_body, ask_for_usage);
     return r;
   }
