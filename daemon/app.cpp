@@ -135,6 +135,7 @@ relay::RelayConfig relay_config_of(const Config& cfg) {
   relay_config.stream_idle_timeout = cfg.streaming_timeout;
   relay_config.suspend_after_429 = std::chrono::seconds(cfg.suspend_seconds_429);
   relay_config.suspend_after_5xx = std::chrono::seconds(cfg.suspend_seconds_5xx);
+  relay_config.suspend_after_auth = std::chrono::seconds(cfg.suspend_seconds_auth);
   relay_config.token_rate_limit = cfg.relay_rate_limit;
   relay_config.token_rate_window = std::chrono::seconds(cfg.relay_rate_limit_duration);
   relay_config.metric_enabled = cfg.metric_enabled;

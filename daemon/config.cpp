@@ -97,6 +97,7 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   env.integer("LOG_RETENTION_DAYS", cfg.log_retention_days);
   env.integer("CHANNEL_SUSPEND_SECONDS_FOR_429", cfg.suspend_seconds_429);
   env.integer("CHANNEL_SUSPEND_SECONDS_FOR_5XX", cfg.suspend_seconds_5xx);
+  env.integer("CHANNEL_SUSPEND_SECONDS_FOR_AUTH", cfg.suspend_seconds_auth);
   env.seconds("RELAY_TIMEOUT", cfg.relay_timeout);
   env.seconds("STREAMING_TIMEOUT", cfg.streaming_timeout);
   env.seconds("SHUTDOWN_TIMEOUT", cfg.shutdown_timeout);
@@ -297,6 +298,7 @@ Reload plan_reload(const Config& current, const Config& next) {
   live("SHUTDOWN_TIMEOUT", &Config::shutdown_timeout);
   live("CHANNEL_SUSPEND_SECONDS_FOR_429", &Config::suspend_seconds_429);
   live("CHANNEL_SUSPEND_SECONDS_FOR_5XX", &Config::suspend_seconds_5xx);
+  live("CHANNEL_SUSPEND_SECONDS_FOR_AUTH", &Config::suspend_seconds_auth);
   live("ENABLE_METRIC", &Config::metric_enabled);
   live("ENFORCE_INCLUDE_USAGE", &Config::enforce_include_usage);
   live("METRICS_TOKEN", &Config::metrics_token);

@@ -34,14 +34,15 @@ struct Config {
   std::string initial_root_access_token;
   std::string test_prompt = "Output only your specific model name with no additional text.";
   bool generate_default_token = true;
-  std::string trusted_proxies;   // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
-  int log_retention_days = 0;    // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all
-  int suspend_seconds_429 = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_429
-  int suspend_seconds_5xx = 30;  // CHANNEL_SUSPEND_SECONDS_FOR_5XX
-  std::string log_sqlite_path;   // LOG_SQL_DSN (a SQLite file): settled logs move there
-  std::string log_sql_dsn;       // LOG_SQL_DSN (a server, beside a server SQL_DSN): the same
-  std::string relay_proxy;       // RELAY_PROXY: HTTP CONNECT proxy for upstream traffic
-  std::string metrics_token;     // METRICS_TOKEN: GET /metrics wants `Authorization: Bearer <it>`
+  std::string trusted_proxies;    // TRUSTED_PROXIES: CIDRs whose X-Forwarded-For is believed
+  int log_retention_days = 0;     // LOG_RETENTION_DAYS: purge older logs at start and hourly; 0 keeps all
+  int suspend_seconds_429 = 60;   // CHANNEL_SUSPEND_SECONDS_FOR_429
+  int suspend_seconds_auth = 60;  // CHANNEL_SUSPEND_SECONDS_FOR_AUTH
+  int suspend_seconds_5xx = 30;   // CHANNEL_SUSPEND_SECONDS_FOR_5XX
+  std::string log_sqlite_path;    // LOG_SQL_DSN (a SQLite file): settled logs move there
+  std::string log_sql_dsn;        // LOG_SQL_DSN (a server, beside a server SQL_DSN): the same
+  std::string relay_proxy;        // RELAY_PROXY: HTTP CONNECT proxy for upstream traffic
+  std::string metrics_token;      // METRICS_TOKEN: GET /metrics wants `Authorization: Bearer <it>`
   // GLOBAL_API_RATE_LIMIT per IP on /api and GLOBAL_RELAY_RATE_LIMIT per token on /v1, each per its
   // _DURATION in seconds (One API's and the Laisky fork's defaults); 0 or RATE_LIMIT_DISABLED turns one off.
   int api_rate_limit = 480;

@@ -77,7 +77,7 @@ boost::asio::awaitable<void> Relay::handle(RelayMode mode, net::ServerRequest& r
       co_return;
     }
     const Error& e = upstream.error();
-    rest_channel(s.channel->channel.id, e);
+    rest_channel(*s.channel, e);
     if (should_disable_channel(e) && s.catalog->option("AutomaticDisableChannelEnabled", "false") == "true")
       co_await disable_channel(s, e);
     if (retries_left-- > 0 && e.retryable) {
@@ -142,9 +142,10 @@ boost::asio::awaitable<void> Relay::record_outcome(int64_t channel_id, bool succ
   if (changed && cluster_.catalog_changed) cluster_.catalog_changed();
 }
 
-// A 429 or 5xx (or no answer at all) rests the channel: the upstream's Retry-After, else the
-// configured time. Pinned requests still reach it.
-void Relay::rest_channel(int64_t channel_id, const Error& e) {
+// A 429 or 5xx (or no answer at all), or a single key's 401 or 403, rests the channel: the
+// upstream's Retry-After, else the configured time. Pinned requests still reach it.
+void Relay::rest_channel(const ChannelInfo& channel, const Error& e) {
+  const int64_t channel_id = channel.channel.id;
   const std::shared_ptr<const RelayConfig> config = config_.load();
   std::chrono::seconds rest{0};
   if (e.status == 429)
@@ -152,6 +153,8 @@ void Relay::rest_channel(int64_t channel_id, const Error& e) {
   else if (e.status >= 500 || e.kind == ErrorKind::upstream_timeout ||
            (e.kind == ErrorKind::upstream_error && e.status == 0))  // refused, reset, TLS failure
     rest = config->suspend_after_5xx;
+  else if ((e.status == 401 || e.status == 403) && channel.keyed.empty())
+    rest = config->suspend_after_auth;
   else
     return;
   if (e.retry_after_seconds > 0) rest = std::chrono::seconds(e.retry_after_seconds);

@@ -76,7 +76,7 @@ class Relay {
   const ChannelSuspensions& suspensions() const { return suspensions_; }
 
  private:
-  void rest_channel(int64_t channel_id, const Error& e);
+  void rest_channel(const ChannelInfo& channel, const Error& e);
   boost::asio::awaitable<Result<void>> check_token_rate(const RelayState& s);
   boost::asio::awaitable<void> disable_channel(const RelayState& s, const Error& e);
   // ENABLE_METRIC: one attempt's outcome; disables the channel when its window says so.

@@ -33,6 +33,9 @@ struct RelayConfig {
   // sent no Retry-After (CHANNEL_SUSPEND_SECONDS_FOR_429 / _5XX; 0 = never).
   std::chrono::seconds suspend_after_429{60};
   std::chrono::seconds suspend_after_5xx{30};
+  // After a 401 or 403 from a channel with one key (CHANNEL_SUSPEND_SECONDS_FOR_AUTH, the Laisky
+  // fork's). A channel with several keys keeps serving with the others.
+  std::chrono::seconds suspend_after_auth{60};
   // GLOBAL_RELAY_RATE_LIMIT requests per GLOBAL_RELAY_RATE_LIMIT_DURATION seconds per token (the
   // Laisky fork's default 480 per 180 s); 0 = none.
   int64_t token_rate_limit = 480;

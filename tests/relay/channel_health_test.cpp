@@ -117,3 +117,34 @@ TEST_CASE("a channel answering 429 or 5xx rests (Retry-After or the configured t
     CHECK(busy.request_count() == 2);
   }
 }
+
+TEST_CASE("a channel whose only key gets 401 rests (CHANNEL_SUSPEND_SECONDS_FOR_AUTH), one with other keys does not",
+          "[e2e][health][suspend]") {
+  MockUpstream rejecting([](const net::ServerRequest& req, MockReply& r) {
+    const bool good = req.header("Authorization") == "Bearer sk-good";
+    if (good) return reply_chat(r);
+    r.status = 401;
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body =
+        R"({"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}})";
+  });
+  MockUpstream healthy([](const net::ServerRequest&, MockReply& r) { reply_chat(r); });
+  const auto run = [&](const Env& env, const std::string& keys) {
+    Gateway g(env);
+    const int64_t first = g.add_channel(rejecting.base_url(), "gpt-4o-mini", {"--priority", "10"});
+    REQUIRE(g.daemon.ctl({"channel", "update", std::to_string(first), "--key", keys}).exit_code == 0);
+    g.add_channel(healthy.base_url());
+    REQUIRE(g.daemon.ctl({"option", "set", "RetryTimes", "1"}).exit_code == 0);
+    const std::string key = g.add_token(10'000'000);
+    const size_t before = rejecting.request_count();
+    for (int i = 0; i < 3; ++i) CHECK(post_json(g.port(), "/v1/chat/completions", key, chat_body()).status == 200);
+    CHECK(g.channel_status(first) == 1);  // rested at most, never disabled
+    return rejecting.request_count() - before;
+  };
+  // One key: the first 401 rests the channel, the backup serves the rest.
+  CHECK(run({}, "sk-bad") == 1);
+  // Resting turned off: every request tries it first, then retries on the backup.
+  CHECK(run({{"CHANNEL_SUSPEND_SECONDS_FOR_AUTH", "0"}}, "sk-bad") == 3);
+  // Two keys: the rejected one does not rest the channel, whose good key serves in turn.
+  CHECK(run({}, "sk-bad\nsk-good") == 3);
+}
