@@ -426,6 +426,9 @@ int run(const ConfigSource& source, const Config& cfg) {
   net::ClientOptions client_options;
   client_options.response_timeout = cfg.relay_timeout;
   client_options.proxy = cfg.relay_proxy;
+  client_options.https_proxy = cfg.https_proxy;
+  client_options.http_proxy = cfg.http_proxy;
+  client_options.no_proxy = cfg.no_proxy;
   client_options.idle_timeout = cfg.streaming_timeout;
   net::HttpClient client(ioc, client_options);
   relay::Relay relay(catalog, store, client, relay_config_of(cfg));

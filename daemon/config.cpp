@@ -169,9 +169,20 @@ std::string apply_environment(Config& cfg, const Lookup& get) {
   env.boolean("GENERATE_DEFAULT_TOKEN", cfg.generate_default_token);
   cfg.relay_proxy = get("RELAY_PROXY");
   cfg.metrics_token = get("METRICS_TOKEN");
-  if (!cfg.relay_proxy.empty())
-    if (auto r = net::validate_proxy_url(cfg.relay_proxy); !r)
-      env.errors += "  RELAY_PROXY: " + r.error().message + "\n";
+  // Go's names, as One API reads them through net/http: upper case first, then lower case.
+  const auto either = [&](const char* upper, const char* lower) {
+    std::string v = get(upper);
+    return v.empty() ? get(lower) : v;
+  };
+  cfg.https_proxy = either("HTTPS_PROXY", "https_proxy");
+  cfg.http_proxy = either("HTTP_PROXY", "http_proxy");
+  cfg.no_proxy = either("NO_PROXY", "no_proxy");
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"RELAY_PROXY", &cfg.relay_proxy},
+                             {"HTTPS_PROXY", &cfg.https_proxy},
+                             {"HTTP_PROXY", &cfg.http_proxy}})
+    if (!value->empty())
+      if (auto r = net::validate_proxy_url(*value); !r)
+        env.errors += std::string("  ") + name + ": " + r.error().message + "\n";
   env.boolean("ENABLE_METRIC", cfg.metric_enabled);
   env.boolean("ENFORCE_INCLUDE_USAGE", cfg.enforce_include_usage);
   env.integer("GLOBAL_API_RATE_LIMIT", cfg.api_rate_limit);
@@ -325,6 +336,9 @@ Reload plan_reload(const Config& current, const Config& next) {
   if (current.log_sqlite_path != next.log_sqlite_path || current.log_sql_dsn != next.log_sql_dsn)
     r.need_restart.push_back("LOG_SQL_DSN");  // a file or a server: one setting
   fixed("RELAY_PROXY", &Config::relay_proxy);
+  fixed("HTTPS_PROXY", &Config::https_proxy);
+  fixed("HTTP_PROXY", &Config::http_proxy);
+  fixed("NO_PROXY", &Config::no_proxy);
   fixed("METRIC_QUEUE_SIZE", &Config::metric_queue_size);
   fixed("METRIC_SUCCESS_RATE_THRESHOLD", &Config::metric_success_rate_threshold);
   fixed("CHANNEL_TEST_FREQUENCY", &Config::channel_test_period);

@@ -42,6 +42,9 @@ struct Config {
   std::string log_sqlite_path;    // LOG_SQL_DSN (a SQLite file): settled logs move there
   std::string log_sql_dsn;        // LOG_SQL_DSN (a server, beside a server SQL_DSN): the same
   std::string relay_proxy;        // RELAY_PROXY: HTTP CONNECT proxy for upstream traffic
+  std::string https_proxy;        // HTTPS_PROXY (or https_proxy), without RELAY_PROXY
+  std::string http_proxy;         // HTTP_PROXY (or http_proxy)
+  std::string no_proxy;           // NO_PROXY (or no_proxy)
   std::string metrics_token;      // METRICS_TOKEN: GET /metrics wants `Authorization: Bearer <it>`
   // GLOBAL_API_RATE_LIMIT per IP on /api and GLOBAL_RELAY_RATE_LIMIT per token on /v1, each per its
   // _DURATION in seconds (One API's and the Laisky fork's defaults); 0 or RATE_LIMIT_DISABLED turns one off.

@@ -4,6 +4,9 @@
 
 #include <array>
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/network_v4.hpp>
+#include <cctype>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -68,7 +71,7 @@ struct Proxy {
 
 Result<Proxy> parse_proxy(const std::string& proxy) {
   if (proxy.rfind("http://", 0) != 0)
-    return Error::make(ErrorKind::invalid_request, "RELAY_PROXY must be an http:// URL (HTTP CONNECT proxy)");
+    return Error::make(ErrorKind::invalid_request, "must be an http:// URL (an HTTP CONNECT proxy)");
   std::string rest = proxy.substr(7);
   Proxy p;
   const size_t slash = rest.find('/');
@@ -78,10 +81,83 @@ Result<Proxy> parse_proxy(const std::string& proxy) {
     rest.erase(0, at + 1);
   }
   auto url = parse_url("http://" + rest);
-  if (!url) return Error::make(ErrorKind::invalid_request, "RELAY_PROXY has no usable host and port");
+  if (!url) return Error::make(ErrorKind::invalid_request, "has no usable host and port");
   p.url = std::move(*url);
   return p;
 }
+
+// A NO_PROXY list as Go's net/http reads it: "*" (nothing is proxied), host names (the name and
+// its subdomains; with a leading dot, subdomains only), IP addresses and CIDR ranges, each with an
+// optional port.
+struct NoProxy {
+  struct Entry {
+    std::string host;  // lower case; empty for a CIDR range
+    bool subdomains_only = false;
+    asio::ip::network_v4 range;
+    bool is_range = false;
+    std::string port;  // empty: any
+  };
+  bool everything = false;
+  std::vector<Entry> entries;
+
+  explicit NoProxy(std::string_view list) {
+    while (!list.empty()) {
+      const size_t comma = list.find(',');
+      std::string item(list.substr(0, comma));
+      list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+      item.erase(0, item.find_first_not_of(" \t"));
+      item.erase(item.find_last_not_of(" \t") + 1);
+      for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (item.empty()) continue;
+      if (item == "*") {
+        everything = true;
+        continue;
+      }
+      Entry e;
+      if (item.find('/') != std::string::npos) {
+        beast::error_code ec;
+        e.range = asio::ip::make_network_v4(item, ec);
+        if (ec) continue;  // not an IPv4 range: Go skips what it cannot read too
+        e.is_range = true;
+        entries.push_back(std::move(e));
+        continue;
+      }
+      if (const size_t colon = item.rfind(':'); colon != std::string::npos && item.find(':') == colon) {
+        e.port = item.substr(colon + 1);
+        item.resize(colon);
+      }
+      if (item.front() == '.') {
+        e.subdomains_only = true;
+        item.erase(0, 1);
+      }
+      e.host = std::move(item);
+      entries.push_back(std::move(e));
+    }
+  }
+
+  bool excludes(const Url& u) const {
+    if (everything) return true;
+    std::string host = u.host;
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    beast::error_code ec;
+    const auto ip = asio::ip::make_address(host, ec);
+    // Go's rule too: loopback is never sent to a proxy.
+    if (host == "localhost" || (!ec && ip.is_loopback())) return true;
+    for (const Entry& e : entries) {
+      if (!e.port.empty() && e.port != u.port) continue;
+      if (e.is_range) {
+        if (!ec && ip.is_v4() &&
+            asio::ip::network_v4(ip.to_v4(), e.range.prefix_length()).network() == e.range.network())
+          return true;
+        continue;
+      }
+      if (host == e.host && !e.subdomains_only) return true;
+      if (host.size() > e.host.size() && host.ends_with(e.host) && host[host.size() - e.host.size() - 1] == '.')
+        return true;
+    }
+    return false;
+  }
+};
 
 Error transport_error(const std::string& what, const beast::error_code& ec) {
   if (ec == beast::error::timeout) {
@@ -124,25 +200,44 @@ struct HttpClient::Impl {
   std::mutex mu;  // guards `idle`
   std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
 
-  std::optional<Proxy> proxy;
+  std::optional<Proxy> relay_proxy, https_proxy, http_proxy;
+  NoProxy no_proxy;
+
+  static std::optional<Proxy> proxy_of(const std::string& url) {
+    if (url.empty()) return std::nullopt;
+    auto p = parse_proxy(url);
+    if (!p) throw std::invalid_argument(p.error().message);  // validated at startup already
+    return std::move(*p);
+  }
 
   Impl(asio::io_context& io, ClientOptions o)
-      : ioc(io), options(std::move(o)), response_timeout(options.response_timeout), idle_timeout(options.idle_timeout) {
+      : ioc(io),
+        options(std::move(o)),
+        response_timeout(options.response_timeout),
+        idle_timeout(options.idle_timeout),
+        no_proxy(options.no_proxy) {
     ssl_ctx.set_default_verify_paths();  // honours SSL_CERT_FILE / SSL_CERT_DIR
     if (!options.ca_file.empty()) ssl_ctx.load_verify_file(options.ca_file);
     ssl_ctx.set_verify_mode(ssl::verify_peer);
-    if (!options.proxy.empty()) {
-      auto p = parse_proxy(options.proxy);
-      if (!p) throw std::invalid_argument(p.error().message);  // validated at startup already
-      proxy = std::move(*p);
-    }
+    relay_proxy = proxy_of(options.proxy);
+    https_proxy = proxy_of(options.https_proxy);
+    http_proxy = proxy_of(options.http_proxy);
+  }
+
+  // RELAY_PROXY for everything; else HTTPS_PROXY or HTTP_PROXY by the upstream's scheme, unless
+  // NO_PROXY (or loopback) excludes the host.
+  const Proxy* proxy_for(const Url& u) const {
+    if (relay_proxy) return &*relay_proxy;
+    const std::optional<Proxy>& by_scheme = u.tls ? https_proxy : http_proxy;
+    if (!by_scheme || no_proxy.excludes(u)) return nullptr;
+    return &*by_scheme;
   }
 
   // HTTP CONNECT through the proxy to the upstream's host and port.
-  asio::awaitable<Result<void>> tunnel(beast::tcp_stream& stream, const Url& u) {
+  asio::awaitable<Result<void>> tunnel(beast::tcp_stream& stream, const Url& u, const Proxy& proxy) {
     http::request<http::empty_body> req{http::verb::connect, u.host + ":" + u.port, 11};
     req.set(http::field::host, u.host + ":" + u.port);
-    if (!proxy->authorization.empty()) req.set(http::field::proxy_authorization, proxy->authorization);
+    if (!proxy.authorization.empty()) req.set(http::field::proxy_authorization, proxy.authorization);
     auto [wec, written] = co_await http::async_write(stream, req, kTok);
     if (wec) co_return transport_error("sending CONNECT to the proxy failed", wec);
     beast::flat_buffer buffer;
@@ -182,6 +277,7 @@ struct HttpClient::Impl {
   }
 
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Url& u) {
+    const Proxy* proxy = proxy_for(u);
     const Url& dial = proxy ? proxy->url : u;
     tcp::resolver resolver(ioc);
     auto [rec, endpoints] = co_await resolver.async_resolve(dial.host, dial.port, kTok);
@@ -200,7 +296,7 @@ struct HttpClient::Impl {
     beast::error_code ignored;
     tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
     if (proxy)
-      if (auto t = co_await tunnel(tcp_stream, u); !t) co_return t.error();
+      if (auto t = co_await tunnel(tcp_stream, u, *proxy); !t) co_return t.error();
     if (u.tls) {
       if (!SSL_set_tlsext_host_name(c->tls->native_handle(), u.host.c_str()))
         co_return Error::make(ErrorKind::upstream_error, "TLS: cannot set SNI host name " + u.host,

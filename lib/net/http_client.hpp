@@ -35,9 +35,15 @@ struct ClientOptions {
   // RELAY_PROXY: http://[user:password@]host:port. Every upstream connection is tunnelled through
   // it with HTTP CONNECT (TLS to the upstream stays end to end).
   std::string proxy;
+  // Without RELAY_PROXY: HTTPS_PROXY for https upstreams, HTTP_PROXY for http ones (the same form,
+  // also tunnelled), except the hosts NO_PROXY names and loopback, as Go's net/http does.
+  std::string https_proxy;
+  std::string http_proxy;
+  std::string no_proxy;
 };
 
-// Checks a RELAY_PROXY value; the error names what is wrong without echoing a password.
+// Checks a proxy URL (RELAY_PROXY, HTTPS_PROXY, HTTP_PROXY); the error says what is wrong without
+// echoing a password, and without the variable's name, which the caller adds.
 Result<void> validate_proxy_url(const std::string& proxy);
 
 // A response whose body is read incrementally. Destroying it before the body was read to the

@@ -254,7 +254,7 @@ TEST_CASE("a channel with several keys uses them in turn and drops only the key 
   }
 }
 
-TEST_CASE("RELAY_PROXY: upstream traffic goes through the HTTP CONNECT proxy, with its credentials",
+TEST_CASE("upstream proxies: RELAY_PROXY with its credentials, HTTPS_PROXY, HTTP_PROXY and NO_PROXY",
           "[e2e][routing][proxy]") {
   MockUpstream mock([](const net::ServerRequest& req, MockReply& r) {
     reply_chat(r);
@@ -289,6 +289,37 @@ TEST_CASE("RELAY_PROXY: upstream traffic goes through the HTTP CONNECT proxy, wi
           std::string::npos);
     CHECK(mock.request_count() == 0);
     CHECK(db_int(g.db(), "SELECT used_quota FROM tokens WHERE name = 'test'") == 0);
+  }
+  SECTION("HTTPS_PROXY, HTTP_PROXY and NO_PROXY as Go reads them, when RELAY_PROXY is not set") {
+    ConnectProxy proxy;
+    const std::string via = "http://127.0.0.1:" + std::to_string(proxy.port());
+    // upstream.test resolves nowhere: only the proxy (which takes any name for this machine) reaches it.
+    const std::string named = "http://upstream.test:" + std::to_string(mock.port());
+    const auto status_with = [&](const Env& env, const std::string& base_url) {
+      Gateway g(env);
+      g.add_channel(base_url);
+      return post_json(g.port(), "/v1/chat/completions", g.add_token(), chat_body()).status;
+    };
+    CHECK(status_with({{"HTTP_PROXY", via}}, named) == 200);
+    REQUIRE(proxy.heads().size() == 1);
+    CHECK(proxy.heads()[0].rfind("CONNECT upstream.test:" + std::to_string(mock.port()) + " HTTP/1.1\r\n", 0) == 0);
+    CHECK(status_with({{"http_proxy", via}}, named) == 200);  // the lower-case name works too
+    CHECK(proxy.heads().size() == 2);
+    // HTTPS_PROXY is for https upstreams only; NO_PROXY names the host, its domain, or everything.
+    CHECK(status_with({{"HTTPS_PROXY", via}}, named) >= 500);
+    CHECK(status_with({{"HTTP_PROXY", via}, {"NO_PROXY", "example.com, upstream.test"}}, named) >= 500);
+    CHECK(status_with({{"HTTP_PROXY", via}, {"NO_PROXY", ".test"}}, named) >= 500);
+    CHECK(status_with({{"HTTP_PROXY", via}, {"NO_PROXY", "*"}}, named) >= 500);
+    CHECK(status_with({{"HTTP_PROXY", via}, {"NO_PROXY", "upstream.test:1"}}, named) == 200);  // another port
+    CHECK(proxy.heads().size() == 3);
+    // Loopback is never proxied.
+    CHECK(status_with({{"HTTP_PROXY", via}}, mock.base_url()) == 200);
+    CHECK(proxy.heads().size() == 3);
+    auto bad = run_command({ONEAPID_PATH, "--data-dir", "/nonexistent-never-created"},
+                           {{"HTTPS_PROXY", "socks5://u:pw@127.0.0.1:1080"}});
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find("HTTPS_PROXY: must be an http:// URL") != std::string::npos);
+    CHECK(bad.err.find("pw@") == std::string::npos);
   }
   SECTION("a malformed RELAY_PROXY stops the daemon at start") {
     auto r = run_command({ONEAPID_PATH, "--data-dir", "/nonexistent-never-created"},

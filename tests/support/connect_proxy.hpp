@@ -1,5 +1,5 @@
 #pragma once
-// An HTTP CONNECT proxy on 127.0.0.1:0 for RELAY_PROXY tests: answers CONNECT with 200 (or with
+// An HTTP CONNECT proxy on 127.0.0.1:0 for proxy tests: answers CONNECT with 200 (or with
 // the status it was told to refuse with), then copies bytes both ways. Blocking sockets, a thread
 // per tunnel; everything stops in the destructor.
 #include <atomic>
