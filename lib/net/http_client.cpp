@@ -126,6 +126,7 @@ struct NoProxy {
         e.port = item.substr(colon + 1);
         item.resize(colon);
       }
+      if (item.empty()) continue;  // ":80" names no host
       if (item.front() == '.') {
         e.subdomains_only = true;
         item.erase(0, 1);
@@ -140,7 +141,7 @@ struct NoProxy {
     std::string host = u.host;
     for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     beast::error_code ec;
-    const auto ip = asio::ip::make_address(host, ec);
+    const auto ip = asio::ip::make_address(host, ec);  // parse_url took an IPv6 host out of its brackets
     // Go's rule too: loopback is never sent to a proxy.
     if (host == "localhost" || (!ec && ip.is_loopback())) return true;
     for (const Entry& e : entries) {
