@@ -6,7 +6,6 @@
 #include <atomic>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
-#include <cctype>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -103,11 +102,10 @@ struct NoProxy {
   explicit NoProxy(std::string_view list) {
     while (!list.empty()) {
       const size_t comma = list.find(',');
-      std::string item(list.substr(0, comma));
+      std::string item = to_lower_ascii(list.substr(0, comma));
       list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
       item.erase(0, item.find_first_not_of(" \t"));
       item.erase(item.find_last_not_of(" \t") + 1);
-      for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       if (item.empty()) continue;
       if (item == "*") {
         everything = true;
@@ -138,8 +136,7 @@ struct NoProxy {
 
   bool excludes(const Url& u) const {
     if (everything) return true;
-    std::string host = u.host;
-    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string host = to_lower_ascii(u.host);
     beast::error_code ec;
     const auto ip = asio::ip::make_address(host, ec);  // parse_url took an IPv6 host out of its brackets
     // Go's rule too: loopback is never sent to a proxy.

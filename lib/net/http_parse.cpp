@@ -247,16 +247,13 @@ size_t ChunkedDecoder::feed(std::string_view in, std::string& out) {
       case State::size_line:
       case State::trailer: {
         const size_t nl = in.find('\n', pos);
-        if (nl == std::string_view::npos) {
-          if (in.size() - pos > kMaxLineForChunks) error_ = "chunk line too long";
-          return pos;
-        }
         // The same limit whether the line came in one read or trickled in: no framing decision
         // may depend on how the bytes were split.
-        if (nl - pos > kMaxLineForChunks) {
+        if ((nl == std::string_view::npos ? in.size() : nl) - pos > kMaxLineForChunks) {
           error_ = "chunk line too long";
           return pos;
         }
+        if (nl == std::string_view::npos) return pos;
         if (nl == pos || in[nl - 1] != '\r') {
           error_ = "chunk line ends in LF without CR";
           return pos;
