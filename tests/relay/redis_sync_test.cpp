@@ -110,14 +110,19 @@ TEST_CASE("GLOBAL_RELAY_RATE_LIMIT and GLOBAL_API_RATE_LIMIT count across nodes 
   Gateway node2(node_env(db, "node2", redis.url(), limits));
 
   int admitted = 0, refused = 0;
+  std::string answers;  // for a failure: which node said what (the body when it is neither 200 nor 429)
   for (int i = 0; i < 8; ++i) {
     const auto r = post_json((i % 2 ? node2 : node1).port(), "/v1/chat/completions", key, chat_body());
+    answers += "node" + std::to_string(1 + i % 2) + ": " + std::to_string(r.status);
+    if (r.status != 200 && r.status != 429) answers += " " + r.body.substr(0, 200);
+    answers += "\n";
     if (r.status == 200) ++admitted;
     if (r.status == 429) {
       ++refused;
       CHECK(!r.header("retry-after").empty());
     }
   }
+  INFO(answers);
   CHECK(admitted == 4);  // not 4 per node
   CHECK(refused == 4);
   CHECK(upstream.request_count() == 4);
